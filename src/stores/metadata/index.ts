@@ -1,20 +1,33 @@
 import path from 'node:path';
+import { PostgresMetadataStore } from './postgres.js';
 import { SqliteMetadataStore } from './sqlite.js';
 import type { MetadataStore } from './store.js';
 
+export { checkAliasName, checkModelName } from './names.js';
 export type {
+  AliasMove,
+  Change,
   DataFingerprint,
+  DeadLetter,
+  Lineage,
   MetadataStore,
+  ModelVersion,
+  NewModelVersion,
   NewRun,
+  RegisteredModel,
+  RegistryAction,
+  RegistryEvent,
   RunRecord,
   RunStatus,
   RunUpdate,
   TrialRecord,
 } from './store.js';
+export { AliasConflictError, NotFoundError, RegistryError } from './store.js';
 
 /**
  * Opens the metadata store a URI names. `KILN_METADATA_URI` overrides the project's setting.
  * sqlite://relative/path resolves against `baseDir`; sqlite:///abs/path is absolute; sqlite://:memory:.
+ * postgres://user@host:port/database[?schema=name] takes its password from the environment (see postgres.ts).
  */
 export function openMetadataStore(uri: string, baseDir: string): MetadataStore {
   const effective = process.env.KILN_METADATA_URI || uri;
@@ -26,7 +39,12 @@ export function openMetadataStore(uri: string, baseDir: string): MetadataStore {
       const file = location === ':memory:' ? location : path.resolve(baseDir, location);
       return new SqliteMetadataStore(effective, file);
     }
+    case 'postgres':
+    case 'postgresql':
+      return new PostgresMetadataStore(effective);
     default:
-      throw new Error(`unsupported metadata store URI "${effective}" (supported: sqlite://path)`);
+      throw new Error(
+        `unsupported metadata store URI "${effective}" (supported: sqlite://path, postgres://user@host:port/database)`,
+      );
   }
 }
