@@ -129,6 +129,7 @@ export function trainKiln(): string {
         ...process.env,
         KILN_METADATA_URI: `sqlite://${path.join(resultsDir, 'kiln-metadata.db')}`,
         KILN_ARTIFACTS_URI: `file://${path.join(resultsDir, 'kiln-artifacts')}`,
+        KILN_LOCAL_DIR: path.join(resultsDir, 'kiln-local'),
       },
     },
   ).toString();

@@ -1,7 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { kilnVersion } from '../util/provenance.js';
+import { doctorCommand } from './commands/doctor.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { eventsCommand } from './commands/events.js';
 import { importCommand } from './commands/import.js';
+import { modelsCommand } from './commands/models.js';
 import { predictCommand } from './commands/predict.js';
 import { quickstartCommand } from './commands/quickstart.js';
 import { runsCommand } from './commands/runs.js';
@@ -36,6 +39,9 @@ Examples:
   program.addCommand(runsCommand());
   program.addCommand(schemaCommand());
   program.addCommand(importCommand());
+  program.addCommand(modelsCommand());
+  program.addCommand(eventsCommand());
+  program.addCommand(doctorCommand());
   program.addCommand(serveCommand());
   program.addCommand(quickstartCommand());
   return program;

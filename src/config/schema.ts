@@ -158,6 +158,25 @@ export const storesSchema = z.strictObject({
   artifacts: z.string().default('file://.kiln/artifacts'),
 });
 
+export const registrySchema = z.strictObject({
+  /** Registered model name; the project name by default. */
+  model: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "letters, digits, '.', '_' or '-'")
+    .optional(),
+  /** When `kiln train` registers its package: when every gate passes (default), always, or never. */
+  register: z.enum(['on_pass', 'always', 'never']).default('on_pass'),
+  /** Alias moved to each version this project registers (e.g. "challenger"); none by default. */
+  alias: z
+    .string()
+    .regex(/^(?!\d+$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'an alias name (not only digits)')
+    .optional(),
+  /** For the model card. */
+  intendedUse: z.string().optional(),
+  limitations: z.array(z.string()).default([]),
+});
+export type RegistryConfig = z.infer<typeof registrySchema>;
+
 export const projectSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'lowercase letters, digits, - and _'),
   description: z.string().optional(),
@@ -174,6 +193,7 @@ export const projectSchema = z.strictObject({
   }),
   gates: z.array(gateSchema).default([]),
   stores: storesSchema.default({ metadata: 'sqlite://.kiln/kiln.db', artifacts: 'file://.kiln/artifacts' }),
+  registry: registrySchema.default({ register: 'on_pass', limitations: [] }),
   /** Filled by later capabilities; accepted and recorded now so configs need not change. */
   serving: z.record(z.string(), z.unknown()).optional(),
   monitoring: z.record(z.string(), z.unknown()).optional(),

@@ -41,6 +41,13 @@ export const manifestSchema = z.object({
     onnx: z.string().optional(),
   }),
   metrics: z.record(z.string(), z.unknown()),
+  /** What the model card says about use; the rest of the card is derived from the package and registry. */
+  card: z
+    .object({
+      intendedUse: z.string().optional(),
+      limitations: z.array(z.string()).optional(),
+    })
+    .optional(),
   /** Per-feature reference statistics for drift monitoring. */
   reference: z.unknown().optional(),
   lineage: z.object({

@@ -48,6 +48,14 @@ export function projectManifest(
     featureNames: [...pipeline.featureNames],
     model: { family: facts.family },
     metrics: facts.metrics,
+    ...(project.registry.intendedUse || project.registry.limitations.length
+      ? {
+          card: {
+            intendedUse: project.registry.intendedUse,
+            limitations: project.registry.limitations,
+          },
+        }
+      : {}),
     reference: { features: featureReferenceStats(X, pipeline.featureNames), ...facts.reference },
     lineage: facts.lineage,
   };

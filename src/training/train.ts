@@ -26,10 +26,11 @@ import { getModelFamily } from '../models/registry.js';
 import '../models/index.js';
 import { exportPipelineToOnnx, OnnxExportError, type OnnxExportSource } from '../packaging/onnx.js';
 import { writePackage } from '../packaging/write.js';
-import { type MetadataStore, openMetadataStore, type RunRecord } from '../stores/metadata/index.js';
+import { defaultActor, openProjectBackends, type Registry } from '../registry/index.js';
+import { publishDirectory } from '../stores/artifacts/index.js';
+import type { MetadataStore, ModelVersion, RunRecord } from '../stores/metadata/index.js';
 import { type Progress, silentProgress } from '../util/progress.js';
 import { codeVersion, dependencyVersions } from '../util/provenance.js';
-import { artifactsRoot } from './artifacts.js';
 import { checkProject } from './check.js';
 import { crossValidate } from './cross-validate.js';
 import { encodeLabels } from './labels.js';
@@ -53,6 +54,8 @@ export interface TrainResult {
   reportPath: string;
   gates: GateResult[];
   passed: boolean;
+  /** The registry version this run's package became (none when gated out, evaluate-only, or `register: never`). */
+  registered?: ModelVersion | null;
   summary: string;
   report: RunReport;
 }
@@ -67,43 +70,88 @@ export async function trainProject(loaded: LoadedProject, options: TrainOptions 
   const progress = options.progress ?? silentProgress;
   const seed = options.seed ?? project.seed;
   checkProject(loaded);
-  const store = openMetadataStore(project.stores.metadata, dir);
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);
     progress.warn(message);
   };
-  let run = await store.createRun({
-    project: project.name,
-    kind: options.evaluateOnly ? 'evaluate' : 'train',
-    seed,
-    config: project,
-    codeVersion: codeVersion(dir),
-    dependencies: dependencyVersions(),
-  });
-  const runDir = path.join(artifactsRoot(project, dir), 'runs', run.id);
-  mkdirSync(runDir, { recursive: true });
-  progress.info(`run ${run.id}`, { project: project.name, seed });
+  const backends = openProjectBackends(loaded, (message) => progress.warn(message));
+  const { store } = backends;
   try {
-    const result = await execute(project, dir, run, runDir, seed, store, { ...options, progress }, warn);
-    run = await store.updateRun(run.id, {
-      ...result.update,
-      warnings,
-      status: result.passed ? 'succeeded' : 'gate_failed',
-      finishedAt: new Date().toISOString(),
+    let run = await store.createRun({
+      project: project.name,
+      kind: options.evaluateOnly ? 'evaluate' : 'train',
+      seed,
+      config: project,
+      codeVersion: codeVersion(dir),
+      dependencies: dependencyVersions(),
     });
-    return { ...result, run, runDir };
-  } catch (error) {
-    await store.updateRun(run.id, {
-      status: 'failed',
-      error: (error as Error).message,
-      warnings,
-      finishedAt: new Date().toISOString(),
-    });
-    throw error;
+    const runDir = path.join(backends.localDir, 'runs', run.id);
+    mkdirSync(runDir, { recursive: true });
+    progress.info(`run ${run.id}`, { project: project.name, seed });
+    try {
+      const result = await execute(project, dir, run, runDir, seed, store, { ...options, progress }, warn);
+      progress.stage('publish', { to: `${backends.artifacts.uri.split('?')[0]}/runs/${run.id}` });
+      await publishDirectory(backends.artifacts, runDir, `runs/${run.id}`);
+      let registered: ModelVersion | null = null;
+      if (result.packageDir && shouldRegister(project.registry.register, result.passed)) {
+        registered = await registerRun(backends.registry, project, result.packageDir, run.id, progress);
+      }
+      run = await store.updateRun(run.id, {
+        ...result.update,
+        packageUri: registered
+          ? registered.packageUri
+          : result.packageDir
+            ? `${backends.artifacts.uri.split('?')[0]}/runs/${run.id}/package`
+            : null,
+        warnings,
+        status: result.passed ? 'succeeded' : 'gate_failed',
+        finishedAt: new Date().toISOString(),
+      });
+      return { ...result, run, runDir, registered };
+    } catch (error) {
+      await store.updateRun(run.id, {
+        status: 'failed',
+        error: (error as Error).message,
+        warnings,
+        finishedAt: new Date().toISOString(),
+      });
+      throw error;
+    }
   } finally {
-    await store.close();
+    await backends.close();
   }
+}
+
+function shouldRegister(policy: Project['registry']['register'], passed: boolean): boolean {
+  return policy === 'always' || (policy === 'on_pass' && passed);
+}
+
+/** Registers the run's package and moves the project's alias (if any) to it. */
+async function registerRun(
+  registry: Registry,
+  project: Project,
+  packageDir: string,
+  runId: string,
+  progress: Progress,
+): Promise<ModelVersion> {
+  const name = project.registry.model ?? project.name;
+  progress.stage('register', { model: name });
+  const change = { actor: defaultActor(), reason: `trained by run ${runId}` };
+  const { version, created } = await registry.register({ name, packageDir }, change);
+  progress.info(
+    created
+      ? `registered ${name} version ${version.version}`
+      : `${name} version ${version.version} already holds this exact package`,
+    { package: version.packageUri },
+  );
+  const alias = project.registry.alias;
+  if (alias && !version.aliases.includes(alias)) {
+    await registry.moveAlias({ name, alias, version: version.version }, change);
+    progress.info(`moved ${name}@${alias} to version ${version.version}`);
+    return { ...version, aliases: [...version.aliases, alias] };
+  }
+  return version;
 }
 
 async function execute(
@@ -378,7 +426,6 @@ async function execute(
       },
       durations,
       data,
-      packageUri: packageDir ? `file://${packageDir}` : null,
     },
   };
 }

@@ -76,7 +76,7 @@ describe('kiln evaluate', () => {
     expect(stdout).not.toContain('package:');
     const runId = /^run:\s+(\S+)$/m.exec(stdout)![1];
     const reportPath = /^report:\s+(\S+)$/m.exec(stdout)![1];
-    const runDir = path.join(project, '.kiln', 'artifacts', 'runs', runId);
+    const runDir = path.join(project, '.kiln', 'runs', runId);
     expect(reportPath).toBe(path.join(runDir, 'report.html'));
     expect(readFileSync(reportPath, 'utf8')).toContain('<svg');
     expect(readdirSync(runDir)).not.toContain('package');
@@ -125,13 +125,20 @@ describe('kiln schema infer', () => {
 });
 
 describe('kiln quickstart', () => {
-  it('generates data, trains, packages and scores the prospects, highest risk first', async () => {
+  it('generates data, trains, registers, serves one prediction over HTTP, and scores the prospects', async () => {
     const dir = path.join(tempDir(), 'qs');
     const { code, stdout, stderr } = await runKiln(['quickstart', '--dir', dir]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(existsSync(path.join(dir, 'kiln.config.ts'))).toBe(true);
     expect(stdout).toContain('Scored 1000 prospects');
+    // Registered as version 1, promoted to @champion, served from the registry and asked over HTTP.
+    expect(stdout).toMatch(/Served quickstart-customer-risk@champion \(version 1\)/);
+    const answer = JSON.parse(/→ 200 (.+)$/m.exec(stdout)![1]);
+    expect(answer).toMatchObject({ model: 'quickstart-customer-risk', version: '1' });
+    expect(answer.predictions[0].prediction_id).toMatch(/^[0-9a-f-]{36}$/);
+    const p = answer.predictions[0].probabilities;
+    expect(p['0'] + p['1']).toBeCloseTo(1, 12);
     const { header, rows } = readCsv(path.join(dir, 'predictions.csv'));
     expect(header).toEqual(['line', 'label', 'p_0', 'p_1']);
     expect(rows).toHaveLength(1000);

@@ -40,7 +40,7 @@ describe('kiln train', () => {
 
   it('prints the run id, and package and report paths that exist in the run folder', () => {
     expect(out.runId).toMatch(/^[0-9a-f-]{36}$/);
-    const runDir = path.join(dir, '.kiln', 'artifacts', 'runs', out.runId);
+    const runDir = path.join(dir, '.kiln', 'runs', out.runId);
     expect(out.packageDir).toBe(path.join(runDir, 'package'));
     expect(out.reportPath).toBe(path.join(runDir, 'report.html'));
     expect(existsSync(path.join(out.packageDir, 'manifest.json'))).toBe(true);
@@ -88,7 +88,10 @@ describe('kiln train', () => {
     const [run] = runs;
     expect(run).toMatchObject({ kind: 'train', status: 'succeeded', seed: 0, error: null });
     expect(run.finishedAt).not.toBeNull();
-    expect(run.packageUri).toBe(`file://${out.packageDir}`);
+    // The gates passed, so the package was registered: the run points at the registered copy.
+    expect(run.packageUri).toMatch(
+      new RegExp(`^file://${path.join(dir, '.kiln', 'artifacts')}/packages/[0-9a-f]{64}$`),
+    );
     expect(run.data).toHaveLength(1);
     const sha256 = createHash('sha256').update(readFileSync(csv)).digest('hex');
     expect(run.data[0]).toMatchObject({
@@ -362,7 +365,7 @@ describe('kiln train: data errors', () => {
     const dir = tempDir();
     await writeProject(dir, { project: withPolicy('fail'), edit: badDeposits });
     await runKiln(['train', dir]);
-    const runsDir = path.join(dir, '.kiln', 'artifacts', 'runs');
+    const runsDir = path.join(dir, '.kiln', 'runs');
     for (const run of readdirSync(runsDir))
       expect(existsSync(path.join(runsDir, run, 'package'))).toBe(false);
   });

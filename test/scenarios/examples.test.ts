@@ -16,10 +16,12 @@ beforeAll(() => {
   scratch = mkdtempSync(path.join(tmpdir(), 'kiln-examples-'));
   process.env.KILN_METADATA_URI = `sqlite://${path.join(scratch, 'kiln.db')}`;
   process.env.KILN_ARTIFACTS_URI = `file://${path.join(scratch, 'artifacts')}`;
+  process.env.KILN_LOCAL_DIR = path.join(scratch, 'local');
 });
 afterAll(() => {
   delete process.env.KILN_METADATA_URI;
   delete process.env.KILN_ARTIFACTS_URI;
+  delete process.env.KILN_LOCAL_DIR;
 });
 
 describe.skipIf(!hasSharedDataset('customer-risk'))('customer-risk example', () => {

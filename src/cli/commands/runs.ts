@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadProject } from '../../config/load.js';
 import { openMetadataStore, type RunRecord } from '../../stores/metadata/index.js';
 import { UserError } from '../errors.js';
+import { table } from './backends.js';
 import { positiveInteger } from './shared.js';
 
 export function runsCommand(): Command {
@@ -71,14 +72,4 @@ function headline(run: RunRecord): string {
 function durationOf(run: RunRecord): string {
   if (!run.finishedAt) return '';
   return ((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000).toFixed(1);
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, c) => cell.padEnd(widths[c]))
-      .join('  ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }

@@ -1,7 +1,13 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadProject } from '../../config/load.js';
+import { type LoadedProject, loadProject } from '../../config/load.js';
 import { openPredictionLog } from '../../monitoring/prediction-log/index.js';
+import {
+  defaultStores,
+  looksLikeReference,
+  openBackends,
+  openProjectBackends,
+} from '../../registry/index.js';
 import { buildServer } from '../../serving/server/app.js';
 import {
   DEFAULT_LIMITS,
@@ -11,7 +17,7 @@ import {
   type ServingConfig,
 } from '../../serving/server/config.js';
 import { loadKeyHashes } from '../../serving/server/security.js';
-import { type EngineName, sourceFor } from '../../serving/server/sources.js';
+import { type EngineName, type ModelSource, sourceFor } from '../../serving/server/sources.js';
 import { UserError } from '../errors.js';
 import { positiveInteger } from './shared.js';
 
@@ -37,7 +43,7 @@ export function serveCommand(): Command {
     )
     .option(
       '--model <dir>',
-      'model package folder (repeatable; name@alias once the registry exists)',
+      'model package folder or registry reference name@alias / name@3 (repeatable)',
       collect,
       [],
     )
@@ -85,12 +91,15 @@ export function serveCommand(): Command {
     .addHelpText(
       'after',
       `
+Registry references are re-resolved every KILN_REGISTRY_POLL_MS (default 2000): when the alias moves, the
+new version loads in the background and replaces the old one atomically once it scores a probe row.
 Environment: KILN_HOST, KILN_PORT, KILN_ENGINE, KILN_MAX_BODY, KILN_MAX_RECORDS, KILN_TIMEOUT_MS, KILN_API_KEYS_FILE,
 KILN_API_KEYS_SHA256 (comma-separated hex SHA-256 hashes of accepted keys), KILN_LOG_LEVEL (default info).
 Flags win over the environment, which wins over the project's serving section.
 
 Examples:
-  kiln serve --model .kiln/artifacts/runs/<run id>/package
+  kiln serve --project examples/customer-risk --model customer-risk@champion   # follows the alias
+  kiln serve --model .kiln/runs/<run id>/package
   kiln serve --project examples/customer-risk --model <package> --port 8080
   KILN_API_KEYS_SHA256=$(printf %s "$KEY" | sha256sum | cut -d' ' -f1) kiln serve --model <package>
   curl -s localhost:8080/v1/models/<name>/predict -H content-type:application/json \\
@@ -100,15 +109,16 @@ Examples:
       const env = process.env;
       let serving: ServingConfig = parseServing({}, 'defaults');
       let projectDir = process.cwd();
+      let loaded: LoadedProject | undefined;
       if (options.project) {
-        const loaded = await loadProject(options.project);
+        loaded = await loadProject(options.project);
         projectDir = loaded.dir;
         serving = parseServing(loaded.project.serving, loaded.configFile);
       }
       const refs =
         options.model.length > 0
           ? options.model
-          : serving.models.map((m) => (m.includes('@') ? m : path.resolve(projectDir, m)));
+          : serving.models.map((m) => (looksLikeReference(m) ? m : path.resolve(projectDir, m)));
       if (refs.length === 0)
         throw new UserError(
           'nothing to serve: pass --model <package dir> (or list models under serving.models)',
@@ -139,13 +149,21 @@ Examples:
       const engine = (options.engine ?? env.KILN_ENGINE ?? 'js') as EngineName;
       if (engine !== 'js' && engine !== 'onnx')
         throw new UserError(`KILN_ENGINE must be js or onnx, got "${engine}"`, 2);
-      const sources = refs.map((ref) => {
-        try {
-          return sourceFor(ref, engine);
-        } catch (error) {
-          throw new UserError((error as Error).message);
-        }
-      });
+      // The registry (and /v1/registry) comes with a project or with the first name@alias to serve.
+      const backends =
+        loaded !== undefined
+          ? openProjectBackends(loaded)
+          : refs.some(looksLikeReference)
+            ? openBackends({ ...defaultStores(), baseDir: projectDir })
+            : undefined;
+      const pollMs = number('KILN_REGISTRY_POLL_MS', env.KILN_REGISTRY_POLL_MS) ?? 2000;
+      let sources: ModelSource[];
+      try {
+        sources = refs.map((ref) => sourceFor(ref, engine, backends?.registry, pollMs));
+      } catch (error) {
+        await backends?.close();
+        throw new UserError((error as Error).message);
+      }
 
       const logUri = options.predictionLog ?? env.KILN_PREDICTION_LOG_URI ?? serving.predictionLog;
       const predictionLog =
@@ -154,7 +172,8 @@ Examples:
           : await openPredictionLog(logUri, {
               baseDir: projectDir,
               bufferDir: serving.predictionLogBuffer,
-            }).catch((error: Error) => {
+            }).catch(async (error: Error) => {
+              await backends?.close();
               throw new UserError(`cannot open the prediction log ${logUri}: ${error.message}`);
             });
       const app = buildServer({
@@ -171,6 +190,7 @@ Examples:
         rateLimit: serving.rateLimit,
         cors: serving.cors,
         defaultMetrics: true,
+        registry: backends?.registry,
         logger: {
           level: env.KILN_LOG_LEVEL ?? 'info',
           // Request logs never carry headers or bodies; this is the second line of defence.
@@ -182,6 +202,7 @@ Examples:
         await app.kiln.ready;
       } catch (error) {
         await app.close();
+        await backends?.close();
         throw new UserError(`cannot serve: ${(error as Error).message}`);
       }
       const address = await app.listen({ host, port });
@@ -199,6 +220,7 @@ Examples:
       });
       process.stdout.write(`${signal}: draining requests in flight\n`);
       await app.close();
+      await backends?.close();
     });
 }
 

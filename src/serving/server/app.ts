@@ -10,6 +10,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { PredictionLog } from '../../monitoring/prediction-log/log.js';
+import type { Registry } from '../../registry/registry.js';
 import { kilnVersion } from '../../util/provenance.js';
 import { DEFAULT_LIMITS, type LegacyRoute } from './config.js';
 import type { ServerContext } from './context.js';
@@ -17,6 +18,7 @@ import { emptyDocument, refreshDocument } from './docs.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { PredictTimeout } from './predict.js';
 import { healthRoutes } from './routes/health.js';
+import { registryRoutes } from './routes/registry.js';
 import { v1Routes } from './routes/v1.js';
 import { v2Routes } from './routes/v2.js';
 import { ApiKeys, rateLimitKey } from './security.js';
@@ -47,6 +49,8 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** Process metrics (CPU, memory, event loop lag) on /metrics. */
   defaultMetrics?: boolean;
+  /** Serves /v1/registry (reads open, writes with an API key) when given. */
+  registry?: Registry;
 }
 
 export interface KilnState {
@@ -173,6 +177,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(healthRoutes(context));
   app.register(v1Routes(context));
   app.register(v2Routes(context));
+  if (options.registry) app.register(registryRoutes(options.registry, context.keys));
 
   const unsubscribe: (() => void)[] = [];
   const ready = Promise.all(

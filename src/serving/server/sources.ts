@@ -8,6 +8,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadPackage, type PackagedModel } from '../../packaging/load.js';
 import { MANIFEST_FILE } from '../../packaging/write.js';
+import {
+  formatReference,
+  looksLikeReference,
+  type ModelReference,
+  parseReference,
+  type Registry,
+} from '../../registry/index.js';
 import { createEngine, type Engine as TableEngine } from '../engines/index.js';
 import type { ServerMetrics } from './metrics.js';
 import { checkModel, compileModel, type Engine, type LiveModel, type ServedModel } from './predict.js';
@@ -72,14 +79,77 @@ export class PackageDirectorySource implements ModelSource {
 }
 
 /**
- * A `--model` argument: `name@alias` names a registry entry, anything else a package folder. The
- * registry (issue 4) plugs in here as a `RegistrySource` re-resolving the alias in `watch`.
+ * A registry reference (`name@alias` or `name@3`). `load` resolves it, fetches the package (cached by
+ * digest, checksums verified) and serves it under the registered name, versioned by version number.
+ * `watch` polls the alias and announces each new target once; the server then loads it in the
+ * background and swaps it in only after it scores the probe row.
  */
-export function sourceFor(ref: string, engine: EngineName = 'js'): ModelSource {
-  if (/^[A-Za-z0-9][\w.-]*@[\w.-]+$/.test(ref))
-    throw new Error(
-      `model "${ref}": registry sources (name@alias) need a metadata store with a registry (not yet available); pass a package folder`,
-    );
+export class RegistrySource implements ModelSource {
+  readonly name: string;
+  private readonly ref: ModelReference;
+  private announced: number | null = null;
+
+  constructor(
+    private readonly registry: Registry,
+    ref: string | ModelReference,
+    private readonly engine: EngineName = 'js',
+    private readonly pollMs = 2000,
+  ) {
+    this.ref = typeof ref === 'string' ? parseReference(ref) : ref;
+    this.name = this.ref.name;
+  }
+
+  describe(): string {
+    return `${formatReference(this.ref)} in ${this.registry.store.uri}`;
+  }
+
+  async load(): Promise<ServedModel> {
+    const version = await this.registry.resolve(this.ref);
+    const dir = await this.registry.fetch(version);
+    const served = await new PackageDirectorySource(dir, this.engine).load();
+    this.announced ??= version.version;
+    return {
+      ...served,
+      name: version.name,
+      version: String(version.version),
+      origin: `${formatReference(this.ref)} → version ${version.version}${this.engine === 'js' ? '' : ` (${this.engine})`}`,
+    };
+  }
+
+  watch(onChange: () => void): () => void {
+    if (this.ref.kind === 'version') return () => {};
+    let polling = false;
+    const timer = setInterval(async () => {
+      if (polling) return;
+      polling = true;
+      try {
+        const current = (await this.registry.resolve(this.ref)).version;
+        if (current !== this.announced) {
+          this.announced = current;
+          onChange();
+        }
+      } catch {
+        // The store being briefly unreachable (or the alias removed) keeps the current model serving.
+      } finally {
+        polling = false;
+      }
+    }, this.pollMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}
+
+/** A `--model` argument: `name@alias` or `name@3` names a registry entry, anything else a package folder. */
+export function sourceFor(
+  ref: string,
+  engine: EngineName = 'js',
+  registry?: Registry,
+  pollMs?: number,
+): ModelSource {
+  if (looksLikeReference(ref)) {
+    if (!registry) throw new Error(`model "${ref}" is a registry reference, and no registry is open`);
+    return new RegistrySource(registry, ref, engine, pollMs);
+  }
   return new PackageDirectorySource(ref, engine);
 }
 

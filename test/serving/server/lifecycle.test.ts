@@ -126,13 +126,12 @@ describe('kiln serve: lifecycle', () => {
     });
     afterAll(() => app.close());
 
-    it('serves 16 concurrent clients for a second with no errors', async () => {
-      const deadline = Date.now() + 1_000;
+    it('serves 16 concurrent clients, 40 requests each, with no errors', async () => {
       let ok = 0;
       let failed = 0;
       await Promise.all(
         Array.from({ length: 16 }, async (_, c) => {
-          for (let i = c; Date.now() < deadline; i += 16) {
+          for (let i = c; i < 16 * 40; i += 16) {
             const { status } = await postJson(base, PREDICT, records[i % records.length]);
             if (status === 200) ok++;
             else failed++;
@@ -140,7 +139,7 @@ describe('kiln serve: lifecycle', () => {
         }),
       );
       expect(failed).toBe(0);
-      expect(ok).toBeGreaterThan(100);
+      expect(ok).toBe(16 * 40);
       // Every prediction reaches the log, after its response.
       await sleep(20);
       expect(log.predictions.length).toBe(ok);

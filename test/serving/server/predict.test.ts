@@ -265,9 +265,9 @@ describe('kiln serve: predictions and validation', () => {
     });
   });
 
-  it('explains that registry references need the registry', () => {
+  it('explains that registry references need an open registry', () => {
     expect(() => sourceFor('customer-risk@champion')).toThrow(
-      /registry sources \(name@alias\) need a metadata store/,
+      /"customer-risk@champion" is a registry reference, and no registry is open/,
     );
   });
 

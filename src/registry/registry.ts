@@ -1,0 +1,239 @@
+/**
+ * The model registry: a package is published to the artifact store under its content digest first,
+ * and only then recorded as a version, so no version row ever points at missing artifacts. Every change
+ * is recorded by the metadata store as an event in the same transaction; `afterChange` lets the caller
+ * deliver those events (webhooks) right away.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadPackage } from '../packaging/load.js';
+import type { Manifest } from '../packaging/manifest.js';
+import { MANIFEST_FILE } from '../packaging/write.js';
+import {
+  type ArtifactStore,
+  directoryDigest,
+  fetchDirectory,
+  publishDirectory,
+} from '../stores/artifacts/index.js';
+import {
+  type Change,
+  type MetadataStore,
+  type ModelVersion,
+  NotFoundError,
+  RegistryError,
+  type RegistryEvent,
+} from '../stores/metadata/index.js';
+import { formatReference, type ModelReference, parseReference } from './reference.js';
+
+export interface RegistryOptions {
+  store: MetadataStore;
+  artifacts: ArtifactStore;
+  /** Local folder holding fetched packages by digest. */
+  cacheDir: string;
+  /** Called after every change (e.g. to deliver its events); its failure never undoes the change. */
+  afterChange?: () => Promise<void>;
+}
+
+export interface RegisterInput {
+  name: string;
+  packageDir: string;
+  description?: string;
+  tags?: Record<string, string>;
+  /** The version this one was trained to replace; defaults to the current champion, if any. */
+  parentVersion?: number | null;
+}
+
+/** Who is changing the registry: `KILN_ACTOR`, else the OS user. */
+export function defaultActor(): string {
+  if (process.env.KILN_ACTOR) return process.env.KILN_ACTOR;
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export class Registry {
+  readonly store: MetadataStore;
+  readonly artifacts: ArtifactStore;
+
+  constructor(private readonly options: RegistryOptions) {
+    this.store = options.store;
+    this.artifacts = options.artifacts;
+  }
+
+  /** Publishes the package (idempotent by digest), then records the version. */
+  async register(input: RegisterInput, change: Change): Promise<{ version: ModelVersion; created: boolean }> {
+    const pkg = loadPackage(input.packageDir);
+    const digest = await directoryDigest(input.packageDir);
+    const prefix = `packages/${digest}`;
+    try {
+      await publishDirectory(this.artifacts, input.packageDir, prefix);
+    } catch (error) {
+      throw new RegistryError(
+        `cannot register ${input.name}: publishing the package to ${this.root} failed, so no version was recorded: ${(error as Error).message}`,
+      );
+    }
+    const parentVersion =
+      input.parentVersion !== undefined
+        ? input.parentVersion
+        : ((await this.store.resolveAlias(input.name, 'champion').catch(() => undefined))?.version ?? null);
+    const { lineage, metrics } = pkg.manifest;
+    const result = await this.store.createVersion(
+      {
+        name: input.name,
+        packageUri: `${this.root}/${prefix}`,
+        packageDigest: digest,
+        runId: lineage.runId,
+        metrics: versionMetrics(metrics),
+        lineage: {
+          runId: lineage.runId,
+          project: lineage.project,
+          data: lineage.data,
+          codeVersion: lineage.codeVersion,
+          seed: lineage.seed,
+          parentVersion,
+          ...(lineage.importedFrom ? { importedFrom: lineage.importedFrom } : {}),
+        },
+        description: input.description,
+        tags: input.tags,
+      },
+      change,
+    );
+    if (result.created) await this.changed();
+    return result;
+  }
+
+  async resolve(reference: string | ModelReference): Promise<ModelVersion> {
+    const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+    let version: ModelVersion | undefined;
+    if (ref.kind === 'alias') version = await this.store.resolveAlias(ref.name, ref.alias);
+    else if (ref.kind === 'version') version = await this.store.getVersion(ref.name, ref.version);
+    else {
+      const latest = (await this.store.getModel(ref.name))?.latestVersion;
+      version = latest ? await this.store.getVersion(ref.name, latest) : undefined;
+    }
+    if (!version) {
+      const model = await this.store.getModel(ref.name);
+      if (!model) throw new NotFoundError(`no registered model "${ref.name}" in ${this.store.uri}`);
+      throw new NotFoundError(
+        `${formatReference(ref)} does not exist (aliases: ${
+          Object.entries(model.aliases)
+            .map(([a, v]) => `@${a}→${v}`)
+            .join(', ') || 'none'
+        }; latest version: ${model.latestVersion ?? 'none'})`,
+      );
+    }
+    return version;
+  }
+
+  /** The version's package as a local folder (downloaded once per digest, checksums verified). */
+  async fetch(version: ModelVersion): Promise<string> {
+    const dir = path.join(this.options.cacheDir, version.packageDigest);
+    if (existsSync(path.join(dir, MANIFEST_FILE))) return dir;
+    mkdirSync(this.options.cacheDir, { recursive: true });
+    await fetchDirectory(this.artifacts, this.keyOf(version), dir);
+    return dir;
+  }
+
+  /** The manifest alone, for cards and listings, without downloading the weights. */
+  async manifest(version: ModelVersion): Promise<Manifest> {
+    const bytes = await this.artifacts.getBytes(`${this.keyOf(version)}/${MANIFEST_FILE}`);
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as Manifest;
+  }
+
+  /**
+   * Points `alias` at `version`. `expected` is the version the caller believes the alias holds now
+   * (null: unset); when omitted, the alias is read first, so the move still fails if it changes meanwhile.
+   */
+  async moveAlias(
+    target: { name: string; alias: string; version: number; expected?: number | null },
+    change: Change,
+  ): Promise<RegistryEvent> {
+    const expected =
+      target.expected !== undefined
+        ? target.expected
+        : ((await this.store.resolveAlias(target.name, target.alias))?.version ?? null);
+    const event = await this.store.moveAlias({ ...target, expected, ...change });
+    await this.changed();
+    return event;
+  }
+
+  async deleteAlias(
+    target: { name: string; alias: string; expected?: number },
+    change: Change,
+  ): Promise<RegistryEvent> {
+    const expected = target.expected ?? (await this.store.resolveAlias(target.name, target.alias))?.version;
+    if (expected === undefined)
+      throw new NotFoundError(`model ${target.name} has no alias "${target.alias}"`);
+    const event = await this.store.deleteAlias({ ...target, expected }, change);
+    await this.changed();
+    return event;
+  }
+
+  async setTag(
+    target: { name: string; version: number | null; key: string; value: string | null },
+    change: Change,
+  ): Promise<RegistryEvent> {
+    const event = await this.store.setTag(target, change);
+    await this.changed();
+    return event;
+  }
+
+  async setDescription(
+    target: { name: string; version: number | null; description: string },
+    change: Change,
+  ): Promise<RegistryEvent> {
+    const event = await this.store.setDescription(target, change);
+    await this.changed();
+    return event;
+  }
+
+  /** Deletes the version, then its package unless another version shares the same content. */
+  async deleteVersion(target: { name: string; version: number }, change: Change): Promise<RegistryEvent> {
+    const version = await this.store.getVersion(target.name, target.version);
+    if (!version) throw new NotFoundError(`model ${target.name} has no version ${target.version}`);
+    const event = await this.store.deleteVersion(target, change);
+    if (!(await this.digestInUse(version.packageDigest))) {
+      const key = this.keyOf(version);
+      // The index goes first, so a half-deleted package reads as absent, never as complete.
+      await this.artifacts.delete(`${key}/kiln-index.json`);
+      for (const object of await this.artifacts.list(`${key}/`)) await this.artifacts.delete(object.key);
+    }
+    await this.changed();
+    return event;
+  }
+
+  private async digestInUse(digest: string): Promise<boolean> {
+    for (const model of await this.store.listModels())
+      for (const version of await this.store.listVersions(model.name))
+        if (version.packageDigest === digest) return true;
+    return false;
+  }
+
+  /** Where the artifact store keeps objects, without its connection settings (endpoint, region). */
+  private get root(): string {
+    return this.artifacts.uri.split('?')[0];
+  }
+
+  /** The artifact key of a version's package; it must live in this registry's artifact store. */
+  private keyOf(version: ModelVersion): string {
+    const root = `${this.root}/`;
+    if (!version.packageUri.startsWith(root))
+      throw new RegistryError(
+        `${version.name} version ${version.version} is stored at ${version.packageUri}, outside the configured artifact store ${this.root}`,
+      );
+    return version.packageUri.slice(root.length);
+  }
+
+  private async changed(): Promise<void> {
+    await this.options.afterChange?.();
+  }
+}
+
+/** The metrics worth keeping on the version row: the headline, fold means ± std, intervals, test. */
+function versionMetrics(metrics: Record<string, unknown>): Record<string, unknown> {
+  const { diagnostics: _diagnostics, ...rest } = metrics;
+  return rest;
+}
