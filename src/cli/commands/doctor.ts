@@ -6,7 +6,7 @@ import { CONFIG_FILE_NAMES, loadProject } from '../../config/load.js';
 import { parseNotifications, webhookNotifiers } from '../../notifications/index.js';
 import { redactedUrl } from '../../notifications/webhook.js';
 import { defaultStores } from '../../registry/index.js';
-import { openArtifactStore } from '../../stores/artifacts/index.js';
+import { openArtifactStore, S3ArtifactStore } from '../../stores/artifacts/index.js';
 import { probeArtifactStore } from '../../stores/artifacts/probe.js';
 import { openMetadataStore } from '../../stores/metadata/index.js';
 import { EXIT_FAILED } from '../errors.js';
@@ -24,6 +24,7 @@ export function doctorCommand(): Command {
   return new Command('doctor')
     .description('Check every configured backend: connectivity, permissions, credentials; say what is wrong.')
     .argument('[project]', 'project folder (embedded defaults in that folder when it holds no project)', '.')
+    .option('--create-bucket', "create the S3 artifact store's bucket when it does not exist")
     .addHelpText(
       'after',
       `
@@ -32,7 +33,7 @@ with checksum, delete a probe object), and each webhook (secret present, host re
 overrides (KILN_METADATA_URI, KILN_ARTIFACTS_URI, KILN_S3_*, AWS_*) apply as in every command.
 Exit code 1 when any check fails.`,
     )
-    .action(async (projectPath: string) => {
+    .action(async (projectPath: string, options: { createBucket?: boolean }) => {
       const dir = path.resolve(projectPath);
       const checks: Check[] = [];
       let stores = defaultStores();
@@ -68,9 +69,16 @@ Exit code 1 when any check fails.`,
         await check('artifacts', process.env.KILN_ARTIFACTS_URI || stores.artifacts, async () => {
           const store = openArtifactStore(stores.artifacts, baseDir);
           try {
+            const created =
+              options.createBucket && store instanceof S3ArtifactStore && (await store.ensureBucket());
             const result = await probeArtifactStore(store);
-            if (!result.ok) throw new Error(result.detail);
-            return result.detail;
+            if (!result.ok)
+              throw new Error(
+                result.detail.includes('NoSuchBucket')
+                  ? `${result.detail}; create it, or run kiln doctor --create-bucket`
+                  : result.detail,
+              );
+            return created ? `bucket created; ${result.detail}` : result.detail;
           } finally {
             await store.close().catch(() => {});
           }

@@ -15,10 +15,13 @@ export function trainCommand(): Command {
     .addHelpText(
       'after',
       `
-Writes under the project's artifact store (default <project>/.kiln/artifacts/runs/<run id>/):
-  package/        the model package (manifest.json + weights.safetensors)
+Writes the run folder locally (<project>/.kiln/runs/<run id>/, or under KILN_LOCAL_DIR) and publishes it
+to the artifact store under runs/<run id>/:
+  package/        the model package (manifest.json, weights.safetensors, model.onnx)
   report.html     metrics, confusion matrix, ROC and PR curves, gates, search trials
   rejects.csv     rows refused by the schema, with one reason each (only if any)
+When every gate passes (registry.register: on_pass, the default), the package is registered as the next
+version of the project's model (see \`kiln models\`), and registry.alias, if set, is moved to it.
 The run is recorded in the metadata store (see \`kiln runs\`). Exit code 1 if a gate fails.`,
     )
     .action(async (projectPath: string, options: { seed?: number; search: boolean }, command: Command) => {
@@ -28,7 +31,10 @@ The run is recorded in the metadata store (see \`kiln runs\`). Exit code 1 if a 
       progress.close();
       process.stdout.write(`${result.summary}\n`);
       process.stdout.write(
-        `run:      ${result.run.id}\npackage:  ${result.packageDir}\nreport:   ${result.reportPath}\n`,
+        `run:      ${result.run.id}\npackage:  ${result.packageDir}\nreport:   ${result.reportPath}\n` +
+          (result.registered
+            ? `model:    ${result.registered.name} version ${result.registered.version}${result.registered.aliases.length ? ` (@${result.registered.aliases.join(', @')})` : ''} at ${result.registered.packageUri}\n`
+            : ''),
       );
       if (!result.passed) {
         process.stderr.write(

@@ -1,8 +1,10 @@
 import { open, readFile, stat as statFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
+  CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -97,6 +99,22 @@ export class S3ArtifactStore implements ArtifactStore {
         socketTimeout: options.socketTimeout ?? 30_000,
       }),
     });
+  }
+
+  /** Creates the bucket when it does not exist; true when it was created. For `kiln doctor --create-bucket`. */
+  async ensureBucket(): Promise<boolean> {
+    try {
+      await this.send(undefined, () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
+      return false;
+    } catch (error) {
+      if (
+        (error as ArtifactStoreError).code !== 'NotFound' &&
+        (error as ArtifactStoreError).code !== 'NoSuchBucket'
+      )
+        throw error;
+    }
+    await this.send(undefined, () => this.client.send(new CreateBucketCommand({ Bucket: this.bucket })));
+    return true;
   }
 
   async putBytes(key: string, body: Uint8Array): Promise<ObjectInfo> {
