@@ -97,6 +97,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     maxRecords: options.maxRecords ?? DEFAULT_LIMITS.maxRecords,
     predict: { extraFields, timeoutMs },
     log: options.predictionLog,
+    registry: options.registry,
     legacyRoutes,
     legacyLayouts,
     ready: () => options.sources.every((s) => models.get(s.name) !== undefined),
@@ -131,7 +132,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       reply.statusCode,
       reply.elapsedTime / 1000,
     );
-    request.log.info(
+    // Answered requests are counted in /metrics; one line each only at debug level (KILN_LOG_LEVEL),
+    // refusals and failures always.
+    const level = reply.statusCode >= 500 ? 'warn' : reply.statusCode >= 400 ? 'info' : 'debug';
+    request.log[level](
       {
         method: request.method,
         url: request.url,

@@ -1,6 +1,7 @@
 /** What the route plugins share: the live models, limits, the prediction log and the key check. */
 import type { FastifyReply } from 'fastify';
 import type { PredictionLog } from '../../monitoring/prediction-log/log.js';
+import type { Registry } from '../../registry/registry.js';
 import type { LegacyRoute } from './config.js';
 import type { ServerMetrics } from './metrics.js';
 import { type LiveModel, type PredictOptions, type Scored, tableRow } from './predict.js';
@@ -17,6 +18,8 @@ export interface ServerContext {
   readonly maxRecords: number;
   readonly predict: PredictOptions;
   readonly log: PredictionLog | undefined;
+  /** Versions and aliases for `GET /v1/models/{name}` when models come from the registry. */
+  readonly registry: Registry | undefined;
   readonly legacyRoutes: readonly LegacyRoute[];
   /** Positional layout of each legacy route for a live model, checked when the model went live. */
   readonly legacyLayouts: WeakMap<LiveModel, Map<string, RowLayout>>;

@@ -93,6 +93,12 @@ describe('kiln serve from the registry', () => {
     expect(app.kiln.models.get('tiny')?.model.version).toBe('2');
   });
 
+  it('lists registered versions and aliases on /v1/models/{name}', async () => {
+    const { body } = await call(base, 'GET', '/v1/models/tiny');
+    expect(body).toMatchObject({ name: 'tiny', versions: ['2', '1'] });
+    expect(body.aliases).toHaveProperty('champion');
+  });
+
   it('answers registry reads openly and refuses writes without a valid key', async () => {
     const model = await call(base, 'GET', '/v1/registry/models/tiny');
     expect(model.status).toBe(200);

@@ -3,6 +3,7 @@
  * metadata, feedback, and the declarative legacy client contracts from the config.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from '../../../registry/registry.js';
 import { logPredictions, type ServerContext, sendInvalid, sendNoModel, sendTooMany } from '../context.js';
 import { type LiveModel, predictRows, type Scored } from '../predict.js';
 import { RECORDS, type RowLayout } from '../validation.js';
@@ -35,16 +36,42 @@ function rowsOf(body: unknown): Rows | string {
   return { rows: [body], positional: false, rowPath: single };
 }
 
-function recordsResponse(live: LiveModel, scored: Scored) {
-  const { classes } = live;
-  const k = classes.length;
-  const predictions = new Array(scored.ids.length);
-  for (let i = 0; i < predictions.length; i++) {
-    const probabilities: Record<string, number> = {};
-    for (let c = 0; c < k; c++) probabilities[classes[c]] = scored.proba[i * k + c];
-    predictions[i] = { prediction_id: scored.ids[i], label: scored.labels[i], probabilities };
+/** Escaped once per live model: the response head and each class name as a JSON key and as a value. */
+interface RecordsJsonParts {
+  head: string;
+  keys: string[];
+  labels: Map<string, string>;
+}
+const recordsJsonParts = new WeakMap<LiveModel, RecordsJsonParts>();
+
+/**
+ * The named-record response, `{model, version, predictions: [{prediction_id, label, probabilities}]}`,
+ * as JSON text written directly: the hot path of batch-1 serving, where generic serialization of the
+ * same small shape is a measurable share of each request.
+ */
+export function recordsJson(live: LiveModel, scored: Scored): string {
+  let parts = recordsJsonParts.get(live);
+  if (!parts) {
+    parts = {
+      head: `{"model":${JSON.stringify(live.model.name)},"version":${JSON.stringify(live.model.version)},"predictions":[`,
+      keys: live.classes.map((c) => `${JSON.stringify(c)}:`),
+      labels: new Map(live.classes.map((c) => [c, JSON.stringify(c)])),
+    };
+    recordsJsonParts.set(live, parts);
   }
-  return { model: live.model.name, version: live.model.version, predictions };
+  const { keys, labels } = parts;
+  const k = keys.length;
+  let json = parts.head;
+  for (let i = 0; i < scored.ids.length; i++) {
+    if (i > 0) json += ',';
+    json += `{"prediction_id":${JSON.stringify(scored.ids[i])},"label":${labels.get(scored.labels[i]) ?? JSON.stringify(scored.labels[i])},"probabilities":{`;
+    for (let c = 0; c < k; c++) {
+      const p = scored.proba[i * k + c];
+      json += `${c > 0 ? ',' : ''}${keys[c]}${Number.isFinite(p) ? p : 'null'}`;
+    }
+    json += '}}';
+  }
+  return `${json}]}`;
 }
 
 /** KServe v1 / TF-Serving: `predictions` holds each row's probability list, in `classes` order. */
@@ -75,22 +102,24 @@ async function answer(
   const startedAt = performance.now();
   const outcome = await predictRows(live, rows.rows, layout, rows.rowPath, context.predict);
   if (!outcome.ok) return sendInvalid(reply, outcome.errors);
-  reply.send(
-    rows.positional ? instancesResponse(live, outcome.scored) : recordsResponse(live, outcome.scored),
-  );
+  if (rows.positional) reply.send(instancesResponse(live, outcome.scored));
+  else reply.type('application/json; charset=utf-8').send(recordsJson(live, outcome.scored));
   logPredictions(context, live, outcome.scored, startedAt);
   return reply;
 }
 
-function describeModel(live: LiveModel) {
+/** The served version, and with a registry every registered version and alias of the name. */
+async function describeModel(live: LiveModel, registry: Registry | undefined) {
   const { model } = live;
   const { manifest } = model;
+  const registered = await registry?.store.getModel(model.name);
   return {
     name: model.name,
     version: model.version,
-    // One version per name until the registry (issue 4) adds aliases and history.
-    versions: [model.version],
-    aliases: [],
+    versions: registered
+      ? (await registry!.store.listVersions(model.name)).map((v) => String(v.version))
+      : [model.version],
+    aliases: registered?.aliases ?? {},
     source: model.origin,
     task: manifest.task,
     createdAt: manifest.createdAt,
@@ -120,7 +149,7 @@ export function v1Routes(context: ServerContext) {
 
     app.get<{ Params: { name: string } }>('/v1/models/:name', async (request, reply) => {
       const live = context.models.get(request.params.name);
-      return live ? describeModel(live) : sendNoModel(reply, context, request.params.name);
+      return live ? describeModel(live, context.registry) : sendNoModel(reply, context, request.params.name);
     });
 
     app.post<{ Params: { name: string } }>(
