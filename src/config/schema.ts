@@ -47,6 +47,12 @@ export const dataSchema = z.strictObject({
   onInvalid: z.enum(['fail', 'quarantine']).default('fail'),
   /** Columns present in the file but not in the schema. */
   extraColumns: z.enum(['error', 'ignore']).default('error'),
+  /**
+   * Columns from other files joined on a key before validation, e.g. labels shipped apart from the
+   * inputs: `[{ source: { path: 'labels.csv' }, on: 'ID' }]`. A row whose key has no match gets missing
+   * values for those columns (a missing target rejects it with a reason).
+   */
+  join: z.array(z.strictObject({ source: sourceSchema, on: z.string().min(1) })).default([]),
   /** Rows with a missing target are always rejected with a reason, never dropped silently. */
 });
 export type DataConfig = z.infer<typeof dataSchema>;

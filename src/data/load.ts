@@ -7,6 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { type DataConfig, dataSchema } from '../config/schema.js';
 import type { RejectedRow } from './errors.js';
+import { type JoinedFile, openJoinedSource } from './join.js';
 import { openSource } from './open.js';
 import { RejectsWriter } from './rejects.js';
 import type { DataFormat, RawSource } from './source.js';
@@ -62,6 +63,8 @@ export interface DataReport {
   readonly columns: readonly string[];
   /** Missing values per column among accepted rows. */
   readonly missing: Readonly<Record<string, number>>;
+  /** Files joined onto the source (`data.join`), with their fingerprints. */
+  readonly joined: readonly JoinedFile[];
 }
 
 /** One validated piece of a streamed file. */
@@ -135,7 +138,14 @@ class ValidatedTableStream implements TableStream {
     const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
     if (!Number.isInteger(chunkRows) || chunkRows < 1)
       throw new Error('chunkRows must be a positive integer');
-    const source: RawSource = await openSource(options.baseDir, data.source);
+    const opened: RawSource = await openSource(options.baseDir, data.source);
+    const joined = data.join.length
+      ? await openJoinedSource(options.baseDir, opened, data.join).catch(async (error) => {
+          await opened.close();
+          throw error;
+        })
+      : undefined;
+    const source = joined ?? opened;
     let rejects: RejectsWriter | null = null;
     try {
       const validator = new RowValidator(source, data.schema, data.source, {
@@ -189,6 +199,7 @@ class ValidatedTableStream implements TableStream {
         rejectsPath: rejects?.written ? rejects.path : null,
         columns: validator.columns,
         missing: Object.fromEntries(validator.columns.map((name, i) => [name, missing[i]])),
+        joined: joined?.joined() ?? [],
       };
     } finally {
       await source.close();

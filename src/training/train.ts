@@ -188,7 +188,18 @@ async function execute(
     `read ${dataReport.rowsRead} rows: ${dataReport.rowsAccepted} accepted, ${dataReport.rowsRejected} rejected`,
     dataReport.rejectsPath ? { rejects: dataReport.rejectsPath } : undefined,
   );
-  const data = [dataFingerprint('train', dataReport)];
+  const data = [
+    dataFingerprint('train', dataReport),
+    ...dataReport.joined.map((file) => ({
+      role: 'train (joined)',
+      path: file.path,
+      sha256: file.fingerprint.sha256,
+      bytes: file.fingerprint.sizeBytes,
+      rowsRead: file.rowsRead,
+      rowsAccepted: file.rowsRead,
+      rowsRejected: 0,
+    })),
+  ];
   await store.updateRun(run.id, { data });
 
   const { classes, codes: y } = encodeLabels(getColumn(table, project.target.column));

@@ -28,7 +28,7 @@ export function feedback(i: number, overrides: Partial<FeedbackRecord> = {}): Fe
   };
 }
 
-/** The contract every prediction-log backend must pass (SQLite and local JSONL now; PostgreSQL and S3 later). */
+/** The contract every prediction-log backend must pass: SQLite, PostgreSQL, JSONL segments (local or in an artifact store). */
 export function predictionBackendContract(name: string, open: () => Promise<PredictionBackend>): void {
   describe(`prediction backend contract: ${name}`, () => {
     let store: PredictionBackend;

@@ -149,7 +149,7 @@ describe('openPredictionBackend', () => {
   });
 
   it('rejects unknown schemes with the supported list, and URIs without a location', async () => {
-    await expect(openPredictionBackend('postgres://db/x', '.')).rejects.toThrow(
+    await expect(openPredictionBackend('mysql://db/x', '.')).rejects.toThrow(
       /supported: sqlite:\/\/path, jsonl\+file/,
     );
     await expect(openPredictionBackend('logs', '.')).rejects.toThrow(/supported/);

@@ -18,6 +18,7 @@ import {
 } from '../../serving/server/config.js';
 import { loadKeyHashes } from '../../serving/server/security.js';
 import { type EngineName, type ModelSource, sourceFor } from '../../serving/server/sources.js';
+import { describeArtifactStore } from '../../stores/artifacts/index.js';
 import { UserError } from '../errors.js';
 import { positiveInteger } from './shared.js';
 
@@ -86,13 +87,17 @@ export function serveCommand(): Command {
     )
     .option(
       '--prediction-log <uri>',
-      `where predictions and feedback are logged: sqlite://path, jsonl+file://dir or off (env KILN_PREDICTION_LOG_URI; default ${DEFAULT_PREDICTION_LOG.uri})`,
+      `where predictions and feedback are logged: sqlite://path, jsonl+file://dir, postgres://user@host:5432/db[?schema=name], jsonl+s3://bucket/prefix[?endpoint=…&region=…] or off (env KILN_PREDICTION_LOG_URI; default ${DEFAULT_PREDICTION_LOG.uri})`,
     )
     .addHelpText(
       'after',
       `
 Registry references are re-resolved every KILN_REGISTRY_POLL_MS (default 2000): when the alias moves, the
 new version loads in the background and replaces the old one atomically once it scores a probe row.
+Prediction log: postgres:// takes its password from KILN_POSTGRES_PASSWORD_FILE, KILN_POSTGRES_PASSWORD or PGPASSWORD.
+jsonl+s3:// writes segments in $KILN_LOCAL_DIR/prediction-log-staging (default <project>/.kiln/prediction-log-staging)
+and uploads each one when it closes (hourly, or at 64 MiB); S3 credentials as for the artifact store.
+Keep that folder on a persistent disk. Each answered request is logged at debug level (KILN_LOG_LEVEL=debug).
 Environment: KILN_HOST, KILN_PORT, KILN_ENGINE, KILN_MAX_BODY, KILN_MAX_RECORDS, KILN_TIMEOUT_MS, KILN_API_KEYS_FILE,
 KILN_API_KEYS_SHA256 (comma-separated hex SHA-256 hashes of accepted keys), KILN_LOG_LEVEL (default info).
 Flags win over the environment, which wins over the project's serving section.
@@ -174,7 +179,9 @@ Examples:
               bufferDir: serving.predictionLogBuffer,
             }).catch(async (error: Error) => {
               await backends?.close();
-              throw new UserError(`cannot open the prediction log ${logUri}: ${error.message}`);
+              throw new UserError(
+                `cannot open the prediction log ${describeArtifactStore(logUri)}: ${error.message}`,
+              );
             });
       const app = buildServer({
         sources,
@@ -211,7 +218,7 @@ Examples:
         .map((live) => `  ${live.model.name}  version ${live.model.version}  (${live.model.origin})`);
       process.stdout.write(
         `serving on ${address}\n${lines.join('\n')}\ndocs:     ${address}/docs\nmetrics:  ${address}/metrics\n` +
-          `log:      ${predictionLog ? logUri : 'off'}\n`,
+          `log:      ${predictionLog ? describeArtifactStore(logUri) : 'off'}\n`,
       );
       // SIGTERM/SIGINT: stop accepting, let requests in flight finish, flush the prediction log, exit 0.
       const signal = await new Promise<NodeJS.Signals>((resolve) => {

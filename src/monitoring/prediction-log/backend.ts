@@ -1,8 +1,8 @@
 import type { FeedbackRecord, PredictionRecord } from './log.js';
 
 /**
- * Where prediction-log batches end up: the metadata store (SQLite now, PostgreSQL later) or JSONL
- * segments in the artifact store (a local directory now, S3 later). Every implementation passes the
+ * Where prediction-log batches end up: a metadata database (SQLite, PostgreSQL) or JSONL segments in
+ * an artifact store (a local directory, S3). Every implementation passes the
  * contract suite in test/monitoring/prediction-backend-contract.ts.
  */
 export interface PredictionBackend {

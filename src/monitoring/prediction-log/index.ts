@@ -3,6 +3,7 @@ import { type BufferedLogOptions, BufferedPredictionLog } from './buffered.js';
 import { openPredictionBackend } from './open-backend.js';
 import { WorkerBackend } from './worker-backend.js';
 
+export { ArtifactJsonlStore } from './artifact-jsonl.js';
 export type { LabelledPrediction, PredictionBackend, TimeFilter } from './backend.js';
 export { MODEL_NAME } from './backend.js';
 export type { BufferedLogOptions, PredictionLogLogger } from './buffered.js';
@@ -11,6 +12,7 @@ export type { JsonlSegmentOptions } from './jsonl.js';
 export { JsonlSegmentStore } from './jsonl.js';
 export type { FeedbackRecord, PredictionLog, PredictionLogStats, PredictionRecord } from './log.js';
 export { openPredictionBackend } from './open-backend.js';
+export { PostgresPredictionStore } from './postgres.js';
 export { SqlitePredictionStore } from './sqlite.js';
 export { WorkerBackend } from './worker-backend.js';
 

@@ -1,7 +1,7 @@
 /**
  * The prediction log: every served prediction, written asynchronously in batches so requests never
  * wait for it, and feedback (late true labels) joined to predictions by id for quality monitoring.
- * Implementations are chosen by URI (sqlite://, jsonl+file://) and share one contract-test suite.
+ * Implementations are chosen by URI (sqlite://, postgres://, jsonl+file://, jsonl+s3://) and share one contract-test suite.
  */
 
 export interface PredictionRecord {

@@ -57,7 +57,7 @@ export const servingSchema = z.strictObject({
   cors: z.strictObject({ origins: z.array(z.string()).min(1) }).optional(),
   /**
    * Where every prediction (and feedback) is logged: `sqlite://path`, `jsonl+file://dir` (relative to
-   * the project), or `off`. While it is unreachable, records wait in `predictionLogBuffer` on disk.
+   * the project), `postgres://…`, `jsonl+s3://bucket/prefix?endpoint=…`, or `off`. While it is unreachable, records wait in `predictionLogBuffer` on disk.
    */
   predictionLog: z.string().default(DEFAULT_PREDICTION_LOG.uri),
   predictionLogBuffer: z.string().default(DEFAULT_PREDICTION_LOG.bufferDir),

@@ -51,7 +51,7 @@ export interface PostgresStoreOptions {
 }
 
 // Any constant works as long as every Kiln process uses the same one ("kiln" in ASCII, then 1).
-const MIGRATION_LOCK = [0x6b696c6e, 1] as const;
+export const MIGRATION_LOCK = [0x6b696c6e, 1] as const;
 
 type Db = pg.ClientBase;
 
@@ -678,7 +678,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
 // ----- URI and settings -----
 
-interface Target {
+export interface Target {
   host: string;
   port: number;
   database: string;
@@ -690,7 +690,7 @@ interface Target {
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** postgres://user@host:port/db?schema=name&sslmode=disable|require|verify-full; never a password. */
-function parseUri(uri: string): Target {
+export function parseUri(uri: string): Target {
   let url: URL;
   try {
     url = new URL(uri);
@@ -732,7 +732,7 @@ function parseUri(uri: string): Target {
  * KILN_POSTGRES_PASSWORD_FILE is read at each new connection, so a rotated secret is picked up on
  * reconnect. With none of the Kiln variables set, pg itself falls back to PGPASSWORD and ~/.pgpass.
  */
-function passwordFrom(env: NodeJS.ProcessEnv): pg.PoolConfig['password'] {
+export function passwordFrom(env: NodeJS.ProcessEnv): pg.PoolConfig['password'] {
   const file = env.KILN_POSTGRES_PASSWORD_FILE;
   if (file)
     return () => {
@@ -776,7 +776,7 @@ const DROPPED =
   /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
 
 /** Errors after which the same operation can succeed on a new connection. */
-function isConnectionError(error: unknown): boolean {
+export function isConnectionError(error: unknown): boolean {
   if (error instanceof AggregateError) return error.errors.some(isConnectionError);
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
@@ -788,7 +788,7 @@ function isConnectionError(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function transaction<T>(db: Db, work: () => Promise<T>): Promise<T> {
+export async function transaction<T>(db: Db, work: () => Promise<T>): Promise<T> {
   await db.query('BEGIN');
   try {
     const result = await work();
