@@ -76,6 +76,37 @@ export type SplitConfig = z.infer<typeof splitSchema>;
 
 const columnsSelector = z.union([z.array(z.string()).min(1), z.enum(['numeric', 'boolean', 'category'])]);
 
+/** Document-frequency limit: 1 = none, an integer ≥ 2 = a document count, in (0, 1) = a fraction of documents. */
+const documentFrequency = z.union([z.number().int().min(1), z.number().gt(0).lt(1)]);
+
+/** TF-IDF of a text column as scikit-learn's TfidfVectorizer (smooth idf); defaults are sklearn's. */
+export const tfidfStepSchema = z.strictObject({
+  step: z.literal('tfidf'),
+  column: z.string(),
+  /** Prefix of the feature names, `${name}:${term}`; default `${column}_words` or `${column}_chars`. */
+  name: z.string().min(1).optional(),
+  /** word: n-grams of word tokens; char_wb: character n-grams inside each space-separated word. */
+  analyzer: z.enum(['word', 'char_wb']).default('word'),
+  ngramRange: z
+    .tuple([z.number().int().min(1), z.number().int().min(1)])
+    .refine(([min, max]) => min <= max, 'ngramRange is [min n, max n] with min <= max')
+    .default([1, 1]),
+  lowercase: z.boolean().default(true),
+  /** NFKD and remove combining marks (sklearn strip_accents='unicode'). */
+  stripAccents: z.boolean().default(false),
+  /** word analyzer: shorter tokens are dropped (2 = sklearn's token_pattern). */
+  minTokenLength: z.number().int().min(1).default(2),
+  /** word analyzer: French elided words (l', d', qu', ...) kept as tokens or dropped. */
+  elisions: z.enum(['keep', 'drop']).default('keep'),
+  minDf: documentFrequency.default(1),
+  maxDf: documentFrequency.default(1),
+  /** Keep the terms most frequent in the training texts (ties: first in sorted order). */
+  maxFeatures: z.number().int().min(1).optional(),
+  /** tf = 1 + ln(count). */
+  sublinearTf: z.boolean().default(false),
+  norm: z.enum(['l2', 'l1', 'none']).default('l2'),
+});
+
 export const featureStepSchema = z.discriminatedUnion('step', [
   z.strictObject({
     step: z.literal('impute'),
@@ -116,6 +147,7 @@ export const featureStepSchema = z.discriminatedUnion('step', [
     step: z.literal('drop'),
     columns: z.array(z.string()).min(1),
   }),
+  tfidfStepSchema,
 ]);
 export type FeatureStepConfig = z.infer<typeof featureStepSchema>;
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { columnSpecSchema, type FeatureStepConfig, featureStepSchema } from '../config/schema.js';
 import { type ColumnType, isNumericColumn, isStringColumn, type Table } from '../data/table.js';
 import { parseExpression } from './expression.js';
-import { type DenseMatrix, denseMatrix } from './matrix.js';
+import { type CsrMatrix, denseMatrix, type Matrix } from './matrix.js';
 import { fitStep, loadStep } from './steps/index.js';
 import { type FittedStep, issues, type RowErrors, reportRow, type StepState } from './steps/step.js';
 
@@ -31,7 +31,11 @@ export interface PipelineOptions {
 }
 
 export interface FittedPipeline {
-  /** Matrix column names: the table's column order after the steps, excluded columns left out. */
+  /**
+   * Matrix column names: the table's column order after the steps, excluded columns and text columns
+   * read by sparse steps left out, then each sparse step's features (`question_words:<term>`) in step
+   * order.
+   */
   readonly featureNames: readonly string[];
   readonly inputs: readonly InputColumn[];
   /** Names of `inputs`: the raw columns a scoring table must have. */
@@ -39,9 +43,10 @@ export interface FittedPipeline {
   /**
    * Applies the frozen steps. Rows with a problem (an unseen level under `unseen: 'error'`, a missing or
    * non-finite value left in a feature) are in `rowErrors` with the column and reason; their row of X is
-   * unspecified. A missing input column or one of the wrong kind throws.
+   * unspecified. A missing input column or one of the wrong kind throws. X is dense, or CSR when a step
+   * makes sparse features (tfidf).
    */
-  transform(table: Table): { X: DenseMatrix; rowErrors: RowErrors };
+  transform(table: Table): { X: Matrix; rowErrors: RowErrors };
   /** JSON-serialisable; `loadPipeline(JSON.parse(JSON.stringify(state)))` transforms identically. */
   state(): PipelineState;
 }
@@ -74,15 +79,17 @@ export function fitPipeline(
   steps: readonly FeatureStepInput[],
   table: Table,
   options: PipelineOptions = {},
-): { pipeline: FittedPipeline; X: DenseMatrix } {
+): { pipeline: FittedPipeline; X: Matrix } {
   const configs = checkFeatureSteps(steps);
   const exclude = new Set(options.exclude ?? []);
   const fitted: FittedStep[] = [];
+  const blocks: CsrMatrix[] = [];
   const rowErrors: RowErrors = new Map();
   let current = table;
   configs.forEach((config, k) => {
     try {
       const step = fitStep(current, config, { exclude });
+      if (step.sparse) blocks.push(step.sparse.transform(current, rowErrors));
       current = step.transform(current, rowErrors);
       fitted.push(step);
     } catch (error) {
@@ -93,18 +100,26 @@ export function fitPipeline(
       throw new Error(`feature step ${k + 1} (${config.step}) rejects training row ${row}: ${reason}`);
   });
 
-  const featureNames = [...current.columns.keys()].filter((name) => !exclude.has(name));
-  checkFeatureColumns(current, featureNames);
+  // A text column turned into sparse features is not a feature itself.
+  const sparseInputs = new Set(fitted.flatMap((step) => (step.sparse ? step.reads : [])));
+  const dense = [...current.columns.keys()].filter((name) => !exclude.has(name) && !sparseInputs.has(name));
+  checkFeatureColumns(current, dense, blocks.length > 0);
+  const sparseNames = fitted.flatMap((step) => (step.sparse ? [step.sparse.name] : []));
+  const twice = sparseNames.find((name, k) => sparseNames.indexOf(name) !== k);
+  if (twice !== undefined)
+    throw new Error(`two feature steps make sparse features named "${twice}": give one of them another name`);
   const state: PipelineState = {
     formatVersion: PIPELINE_FORMAT_VERSION,
     exclude: [...exclude],
-    inputs: rawInputs(table, fitted, featureNames),
-    featureNames,
+    inputs: rawInputs(table, fitted, dense),
+    featureNames: [...dense, ...sparseFeatureNames(fitted)],
     steps: fitted.map((step) => step.state),
   };
   return {
-    pipeline: makePipeline(structuredClone(state), fitted),
-    X: assemble(current, featureNames, rowErrors),
+    // No copy of `state` here: it is only handed out through state(), which copies (a tfidf vocabulary
+    // makes it large).
+    pipeline: makePipeline(state, fitted),
+    X: assemble(current, dense, blocks, rowErrors),
   };
 }
 
@@ -138,6 +153,11 @@ export function loadPipeline(raw: unknown): FittedPipeline {
 
 function makePipeline(state: PipelineState, steps: readonly FittedStep[]): FittedPipeline {
   const inputColumns = state.inputs.map((c) => c.name);
+  // featureNames = the table's feature columns, then the sparse steps' features.
+  const sparse = sparseFeatureNames(steps);
+  const dense = state.featureNames.slice(0, state.featureNames.length - sparse.length);
+  if (sparse.some((name, j) => name !== state.featureNames[dense.length + j]))
+    throw new Error("feature pipeline state: featureNames do not end with the sparse steps' features");
   return {
     featureNames: state.featureNames,
     inputs: state.inputs,
@@ -150,8 +170,12 @@ function makePipeline(state: PipelineState, steps: readonly FittedStep[]): Fitte
         columns: new Map(state.inputs.map((input) => [input.name, inputColumn(table, input)])),
       };
       const rowErrors: RowErrors = new Map();
-      for (const step of steps) current = step.transform(current, rowErrors);
-      return { X: assemble(current, state.featureNames, rowErrors), rowErrors };
+      const blocks: CsrMatrix[] = [];
+      for (const step of steps) {
+        if (step.sparse) blocks.push(step.sparse.transform(current, rowErrors));
+        current = step.transform(current, rowErrors);
+      }
+      return { X: assemble(current, dense, blocks, rowErrors), rowErrors };
     },
     state: () => structuredClone(state),
   };
@@ -191,12 +215,20 @@ function rawInputs(
     .map(([name, column]) => ({ name, type: column.type }));
 }
 
+function sparseFeatureNames(steps: readonly FittedStep[]): string[] {
+  const names: string[] = [];
+  for (const step of steps) for (const name of step.sparse?.featureNames ?? []) names.push(name);
+  return names;
+}
+
 /** Every problem with the columns left after the steps, in one error. */
-function checkFeatureColumns(table: Table, featureNames: readonly string[]): void {
+function checkFeatureColumns(table: Table, featureNames: readonly string[], sparse: boolean): void {
   const problems: string[] = [];
   for (const name of featureNames) {
     const column = table.columns.get(name)!;
-    if (isStringColumn(column)) {
+    if (column.type === 'text') {
+      problems.push(`column "${name}" is text: add a tfidf step for it (or drop it)`);
+    } else if (isStringColumn(column)) {
       problems.push(`column "${name}" is ${column.type}: add a one_hot or ordinal step (or drop it)`);
     } else if (column.type === 'datetime') {
       problems.push(`column "${name}" is datetime: derive a numeric feature from it, or drop it`);
@@ -217,33 +249,79 @@ function checkFeatureColumns(table: Table, featureNames: readonly string[]): voi
       if (infinite > 0) problems.push(`column "${name}" has ${infinite} infinite values`);
     }
   }
-  if (featureNames.length === 0) problems.push('no feature columns are left after the steps and exclusions');
+  if (featureNames.length === 0 && !sparse)
+    problems.push('no feature columns are left after the steps and exclusions');
   if (problems.length > 0) throw new Error(`feature pipeline: ${problems.join('; ')}`);
 }
 
-/** Row-major matrix of the feature columns; a missing or non-finite value marks its row. */
-function assemble(table: Table, featureNames: readonly string[], rowErrors: RowErrors): DenseMatrix {
+/**
+ * The design matrix: row-major dense from the feature columns, or, with sparse blocks, one CSR matrix
+ * with the feature columns first (their zeros left out, as scipy's hstack does) and the blocks after.
+ */
+function assemble(
+  table: Table,
+  featureNames: readonly string[],
+  blocks: readonly CsrMatrix[],
+  rowErrors: RowErrors,
+): Matrix {
   const n = table.nRows;
-  const p = featureNames.length;
-  const data = new Float64Array(n * p);
-  featureNames.forEach((name, j) => {
-    const column = table.columns.get(name);
-    if (!column || !isNumericColumn(column))
-      throw new Error(`feature column "${name}" is ${column?.type ?? 'absent'} after the steps`);
-    const values = column.values;
-    for (let i = 0; i < n; i++) {
-      const v = values[i];
-      data[i * p + j] = v;
-      if (!Number.isFinite(v)) {
-        reportRow(
-          rowErrors,
-          i,
-          `column "${name}": ${Number.isNaN(v) ? 'missing value left after the feature steps' : `non-finite value ${v}`}`,
-        );
+  const columns = featureNames.map((name) => featureValues(table, name, rowErrors));
+  const p = columns.length;
+  if (blocks.length === 0) {
+    const data = new Float64Array(n * p);
+    columns.forEach((values, j) => {
+      for (let i = 0; i < n; i++) data[i * p + j] = values[i];
+    });
+    return denseMatrix(n, p, data);
+  }
+  if (p === 0 && blocks.length === 1) return blocks[0];
+  const indptr = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    let count = 0;
+    for (const values of columns) if (values[i] !== 0) count++;
+    for (const block of blocks) count += block.indptr[i + 1] - block.indptr[i];
+    indptr[i + 1] = indptr[i] + count;
+  }
+  const indices = new Int32Array(indptr[n]);
+  const data = new Float64Array(indptr[n]);
+  for (let i = 0, at = 0; i < n; i++) {
+    for (let j = 0; j < p; j++) {
+      const v = columns[j][i];
+      if (v !== 0) {
+        indices[at] = j;
+        data[at++] = v;
       }
     }
-  });
-  return denseMatrix(n, p, data);
+    let offset = p;
+    for (const block of blocks) {
+      for (let q = block.indptr[i]; q < block.indptr[i + 1]; q++) {
+        indices[at] = offset + block.indices[q];
+        data[at++] = block.data[q];
+      }
+      offset += block.cols;
+    }
+  }
+  const cols = blocks.reduce((sum, block) => sum + block.cols, p);
+  return { kind: 'csr', rows: n, cols, indptr, indices, data };
+}
+
+/** A feature column's values; a missing or non-finite value marks its row. */
+function featureValues(table: Table, name: string, rowErrors: RowErrors): Float64Array {
+  const column = table.columns.get(name);
+  if (!column || !isNumericColumn(column))
+    throw new Error(`feature column "${name}" is ${column?.type ?? 'absent'} after the steps`);
+  const values = column.values;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) {
+      reportRow(
+        rowErrors,
+        i,
+        `column "${name}": ${Number.isNaN(v) ? 'missing value left after the feature steps' : `non-finite value ${v}`}`,
+      );
+    }
+  }
+  return values;
 }
 
 function stepError(k: number, config: FeatureStepConfig, error: unknown): Error {

@@ -2,7 +2,7 @@ import type { FeatureStepConfig } from '../config/schema.js';
 import type { Fold } from '../data/split.js';
 import { type Table, takeRows } from '../data/table.js';
 import { classificationMetrics, higherIsBetter, metricValues } from '../evaluation/index.js';
-import { type DenseMatrix, takeMatrixRows } from '../features/matrix.js';
+import { type Matrix, takeMatrixRows } from '../features/matrix.js';
 import { fitPipeline } from '../features/pipeline.js';
 import type { ModelFamily, SavedModel } from '../models/family.js';
 import type { Progress } from '../util/progress.js';
@@ -37,9 +37,9 @@ export interface TrialResult {
 }
 
 interface PreparedFold {
-  Xtrain: DenseMatrix;
+  Xtrain: Matrix;
   ytrain: Int32Array;
-  Xvalid: DenseMatrix;
+  Xvalid: Matrix;
   /** Rows of the full table each valid row came from; rows the pipeline refused are left out. */
   validRows: Int32Array;
   yvalid: Int32Array;
@@ -124,7 +124,7 @@ function prepareFold(input: CrossValidationInput, fold: Fold, f: number): Prepar
     );
     const keep = [...fold.valid.keys()].filter((r) => !rowErrors.has(r));
     validRows = Int32Array.from(keep, (r) => fold.valid[r]);
-    Xvalid = takeMatrixRows(X, keep) as DenseMatrix;
+    Xvalid = takeMatrixRows(X, keep);
   }
   return {
     Xtrain,

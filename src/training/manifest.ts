@@ -1,6 +1,6 @@
 import type { Project } from '../config/schema.js';
 import type { DataReport } from '../data/load.js';
-import type { DenseMatrix } from '../features/matrix.js';
+import type { Matrix } from '../features/matrix.js';
 import type { FittedPipeline } from '../features/pipeline.js';
 import { featureReferenceStats } from '../features/reference.js';
 import type { ManifestInput } from '../packaging/manifest.js';
@@ -22,7 +22,7 @@ export interface ManifestFacts {
 export function projectManifest(
   project: Project,
   pipeline: FittedPipeline,
-  X: DenseMatrix,
+  X: Matrix,
   facts: ManifestFacts,
 ): Omit<ManifestInput, 'model'> & { model: { family: string } } {
   const { path: _path, ...reading } = project.data.source;

@@ -192,6 +192,7 @@ Examples:
         timeoutMs: options.timeoutMs ?? number('KILN_TIMEOUT_MS', env.KILN_TIMEOUT_MS) ?? serving.timeoutMs,
         extraFields: options.extraFields ?? serving.extraFields,
         legacyRoutes: serving.legacyRoutes,
+        textRoutes: serving.textRoutes,
         apiKeyHashes,
         requireAuthForPredict: options.requireAuthForPredict ?? serving.auth.requireAuthForPredict,
         rateLimit: serving.rateLimit,

@@ -7,6 +7,7 @@ import { oneHotStep } from './one-hot.js';
 import { ordinalStep } from './ordinal.js';
 import { scaleStep } from './scale.js';
 import type { FitContext, FittedStep, StepKind, StepName } from './step.js';
+import { tfidfStep } from './tfidf.js';
 
 /**
  * Step kinds by name. Frozen: the set of kinds is the config schema's `featureStepSchema` union, so a
@@ -19,6 +20,7 @@ const STEP_KINDS: { readonly [K in StepName]: StepKind<K> } = Object.freeze({
   ordinal: ordinalStep,
   scale: scaleStep,
   drop: dropStep,
+  tfidf: tfidfStep,
 });
 
 export function getStepKind<K extends StepName>(name: K): StepKind<K> {
@@ -49,5 +51,15 @@ export type { ImputeState } from './impute.js';
 export { MISSING_LEVEL, type OneHotState } from './one-hot.js';
 export type { OrdinalState } from './ordinal.js';
 export type { ScaleState } from './scale.js';
-export type { FitContext, FittedStep, RowErrors, StepConfig, StepKind, StepName, StepState } from './step.js';
-export { deriveStep, dropStep, imputeStep, oneHotStep, ordinalStep, scaleStep };
+export type {
+  FitContext,
+  FittedStep,
+  RowErrors,
+  SparseFeatures,
+  StepConfig,
+  StepKind,
+  StepName,
+  StepState,
+} from './step.js';
+export type { TfidfStepState } from './tfidf.js';
+export { deriveStep, dropStep, imputeStep, oneHotStep, ordinalStep, scaleStep, tfidfStep };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type FeatureStepConfig, featureStepSchema } from '../../config/schema.js';
 import { type Column, type ColumnType, getColumn, type Table } from '../../data/table.js';
+import type { CsrMatrix } from '../matrix.js';
 
 export type StepName = FeatureStepConfig['step'];
 export type StepConfig<K extends StepName> = Extract<FeatureStepConfig, { step: K }>;
@@ -28,6 +29,21 @@ export interface FittedStep<S extends StepState = StepState> {
    * a missing or mistyped column (a schema problem of the whole batch) throws.
    */
   transform(table: Table, rowErrors: RowErrors): Table;
+  /**
+   * Features too many and too sparse for table columns (TF-IDF: one per term). The pipeline appends
+   * them after the table's feature columns, in step order, and the columns the step reads are not
+   * features themselves. Such a step's `transform` returns its table unchanged.
+   */
+  readonly sparse?: SparseFeatures;
+}
+
+export interface SparseFeatures {
+  /** Names the block; unique in a pipeline. */
+  readonly name: string;
+  /** Matrix column names, e.g. `question_words:mal de`. */
+  readonly featureNames: readonly string[];
+  /** One row per table row, `featureNames.length` columns. */
+  transform(table: Table, rowErrors: RowErrors): CsrMatrix;
 }
 
 export interface FitContext {

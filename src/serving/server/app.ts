@@ -12,13 +12,14 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import type { PredictionLog } from '../../monitoring/prediction-log/log.js';
 import type { Registry } from '../../registry/registry.js';
 import { kilnVersion } from '../../util/provenance.js';
-import { DEFAULT_LIMITS, type LegacyRoute } from './config.js';
+import { DEFAULT_LIMITS, type LegacyRoute, type TextRoute } from './config.js';
 import type { ServerContext } from './context.js';
 import { emptyDocument, refreshDocument } from './docs.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { PredictTimeout } from './predict.js';
 import { healthRoutes } from './routes/health.js';
 import { registryRoutes } from './routes/registry.js';
+import { textRoutes } from './routes/text.js';
 import { v1Routes } from './routes/v1.js';
 import { v2Routes } from './routes/v2.js';
 import { ApiKeys, rateLimitKey } from './security.js';
@@ -38,6 +39,7 @@ export interface ServerOptions {
   /** Record fields outside the signature: 400 (default) or ignored. */
   extraFields?: ExtraFields;
   legacyRoutes?: readonly LegacyRoute[];
+  textRoutes?: readonly TextRoute[];
   /** SHA-256 digests of accepted API keys; none = auth off. Write routes need a key when set. */
   apiKeyHashes?: readonly Buffer[];
   requireAuthForPredict?: boolean;
@@ -71,8 +73,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const timeoutMs = options.timeoutMs ?? DEFAULT_LIMITS.timeoutMs;
   const extraFields = options.extraFields ?? 'reject';
   const legacyRoutes = options.legacyRoutes ?? [];
+  const textRouteList = options.textRoutes ?? [];
   const served = new Set(options.sources.map((s) => s.name));
-  for (const route of legacyRoutes)
+  for (const route of [...legacyRoutes, ...textRouteList])
     if (!served.has(route.model))
       throw new Error(
         `legacy route ${route.path} answers with model "${route.model}", which is not served (serving: ${[...served].join(', ')})`,
@@ -115,6 +118,14 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       }
     }
     legacyLayouts.set(live, layouts);
+    for (const route of textRouteList) {
+      if (route.model !== live.model.name) continue;
+      const column = live.signature.columns.find((c) => c.name === route.column);
+      if (!column || (column.spec.type !== 'text' && column.spec.type !== 'string'))
+        throw new Error(
+          `text route ${route.path}: model "${route.model}" has no text input "${route.column}"`,
+        );
+    }
   });
 
   const document = emptyDocument(kilnVersion());
@@ -181,6 +192,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(healthRoutes(context));
   app.register(v1Routes(context));
   app.register(v2Routes(context));
+  if (textRouteList.length) app.register(textRoutes(context, textRouteList));
   if (options.registry) app.register(registryRoutes(options.registry, context.keys));
 
   const unsubscribe: (() => void)[] = [];

@@ -21,6 +21,30 @@ export const legacyRouteSchema = z.strictObject({
 });
 export type LegacyRoute = z.infer<typeof legacyRouteSchema>;
 
+/**
+ * A text-classification route: `{"<field>": "..."}` or `{"<batchField>": ["...", ...]}` in, per text
+ * the top class, its probability and the top `top` classes out (the posos `/intent` contract).
+ */
+export const textRouteSchema = z.strictObject({
+  path: z.string().startsWith('/'),
+  model: z.string().min(1),
+  /** The model's text input column. */
+  column: z.string().min(1),
+  /** Body field of one text, and of a list of texts. */
+  field: z.string().min(1),
+  batchField: z.string().min(1),
+  /** Name of the predicted class in answers (e.g. `intent`). */
+  label: z.string().min(1).default('label'),
+  top: z.number().int().min(1).max(50).default(3),
+  /** Longest text accepted, in characters. */
+  maxLength: z.number().int().positive().default(5000),
+  /** A web page at this path to type a text and see the answer (e.g. `/`). */
+  page: z.string().startsWith('/').optional(),
+  /** The page's heading. */
+  title: z.string().default('Try the model'),
+});
+export type TextRoute = z.infer<typeof textRouteSchema>;
+
 export const DEFAULT_LIMITS = { maxBody: 1024 * 1024, maxRecords: 1000, timeoutMs: 10_000 };
 
 export const DEFAULT_PREDICTION_LOG = {
@@ -40,6 +64,7 @@ export const servingSchema = z.strictObject({
   /** Fields a record carries that the signature does not: a 400 (default) or ignored. */
   extraFields: z.enum(['reject', 'ignore']).default('reject'),
   legacyRoutes: z.array(legacyRouteSchema).default([]),
+  textRoutes: z.array(textRouteSchema).default([]),
   auth: z
     .strictObject({
       /** File of hex SHA-256 hashes of the accepted keys, one a line (relative to the project). */
