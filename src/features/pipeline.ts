@@ -37,6 +37,10 @@ export interface FittedPipeline {
    * order.
    */
   readonly featureNames: readonly string[];
+  /** How many leading `featureNames` are dense (table) features; the rest come from sparse steps. */
+  readonly denseFeatureCount: number;
+  /** Each sparse step's block of `featureNames`: its name, first column and width. */
+  readonly sparseBlocks: readonly { name: string; start: number; size: number }[];
   readonly inputs: readonly InputColumn[];
   /** Names of `inputs`: the raw columns a scoring table must have. */
   readonly inputColumns: readonly string[];
@@ -158,8 +162,17 @@ function makePipeline(state: PipelineState, steps: readonly FittedStep[]): Fitte
   const dense = state.featureNames.slice(0, state.featureNames.length - sparse.length);
   if (sparse.some((name, j) => name !== state.featureNames[dense.length + j]))
     throw new Error("feature pipeline state: featureNames do not end with the sparse steps' features");
+  const sparseBlocks: { name: string; start: number; size: number }[] = [];
+  let start = dense.length;
+  for (const step of steps)
+    if (step.sparse) {
+      sparseBlocks.push({ name: step.sparse.name, start, size: step.sparse.featureNames.length });
+      start += step.sparse.featureNames.length;
+    }
   return {
     featureNames: state.featureNames,
+    denseFeatureCount: dense.length,
+    sparseBlocks,
     inputs: state.inputs,
     inputColumns,
     transform(table) {

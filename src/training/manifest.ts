@@ -56,7 +56,7 @@ export function projectManifest(
           },
         }
       : {}),
-    reference: { features: featureReferenceStats(X, pipeline.featureNames), ...facts.reference },
+    reference: { ...referenceStats(X, pipeline), ...facts.reference },
     lineage: facts.lineage,
   };
 }
@@ -71,5 +71,40 @@ export function dataFingerprint(role: string, report: DataReport): DataFingerpri
     rowsRead: report.rowsRead,
     rowsAccepted: report.rowsAccepted,
     rowsRejected: report.rowsRejected,
+  };
+}
+
+/**
+ * Drift reference: per-feature statistics of the dense features, and for each sparse block (TF-IDF,
+ * tens of thousands of terms) one summary instead of a statistic per term, which would make the
+ * manifest megabytes long for no drift test that reads it.
+ */
+function referenceStats(X: Matrix, pipeline: FittedPipeline) {
+  const all = featureReferenceStats(X, pipeline.featureNames);
+  const rowsWithTerms = (start: number, size: number): number => {
+    if (X.kind !== 'csr') return 0;
+    let rows = 0;
+    for (let i = 0; i < X.rows; i++) {
+      for (let p = X.indptr[i]; p < X.indptr[i + 1]; p++) {
+        const j = X.indices[p];
+        if (j >= start && j < start + size) {
+          rows++;
+          break;
+        }
+      }
+    }
+    return rows;
+  };
+  return {
+    features: all.slice(0, pipeline.denseFeatureCount),
+    ...(pipeline.sparseBlocks.length
+      ? {
+          sparseBlocks: pipeline.sparseBlocks.map((block) => ({
+            name: block.name,
+            features: block.size,
+            rowsWithTermsFraction: X.rows ? rowsWithTerms(block.start, block.size) / X.rows : 0,
+          })),
+        }
+      : {}),
   };
 }

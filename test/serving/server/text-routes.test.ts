@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPackage } from '../../../src/packaging/load.js';
 import { buildServer } from '../../../src/serving/server/app.js';
 import { textRouteSchema } from '../../../src/serving/server/config.js';
 import { PackageDirectorySource } from '../../../src/serving/server/sources.js';
@@ -27,10 +28,12 @@ interface Answer {
 describe('text routes (POST /intent)', () => {
   let app: FastifyInstance;
   let log: MemoryLog;
+  let packageDir: string;
   beforeAll(async () => {
     log = new MemoryLog();
+    packageDir = await trainTextPackage();
     app = buildServer({
-      sources: [new PackageDirectorySource(await trainTextPackage())],
+      sources: [new PackageDirectorySource(packageDir)],
       textRoutes: [route],
       predictionLog: log,
     });
@@ -123,6 +126,18 @@ describe('text routes (POST /intent)', () => {
     });
     expect(response.statusCode).toBe(200);
     expect(response.json().predictions[0].label).toBe('grossesse');
+  });
+
+  it('keeps one drift summary per TF-IDF block in the package, not a statistic per term', () => {
+    const { manifest } = loadPackage(packageDir);
+    const reference = manifest.reference as {
+      features: unknown[];
+      sparseBlocks: { name: string; features: number }[];
+    };
+    expect(reference.features).toEqual([]);
+    expect(reference.sparseBlocks.map((b) => b.name)).toEqual(['question_words', 'question_chars']);
+    const terms = reference.sparseBlocks.reduce((n, b) => n + b.features, 0);
+    expect(terms).toBe(manifest.featureNames.length);
   });
 
   it('serves the page, with no external resources', async () => {
