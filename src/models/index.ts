@@ -1,4 +1,5 @@
 import type { ModelFamily } from './family.js';
+import { linearSvm } from './linear-svm.js';
 import { logisticRegression } from './logistic-regression.js';
 import { registerModelFamily } from './registry.js';
 
@@ -19,6 +20,7 @@ export { getModelFamily, modelFamilyNames, registerModelFamily } from './registr
 /** The families Kiln ships, registered when this module is first imported. */
 export const builtinModelFamilies: readonly ModelFamily<unknown>[] = [
   logisticRegression as ModelFamily<unknown>,
+  linearSvm as ModelFamily<unknown>,
 ];
 
 for (const family of builtinModelFamilies) registerModelFamily(family);

@@ -4,6 +4,16 @@ import type { FitOptions, FittedModel, ModelFamily, SavedModel } from './family.
 import { minimizeLbfgs } from './optim/lbfgs.js';
 
 /**
+ * Class weights of the linear families: 'balanced' = n_samples / (n_classes * count(class)); a record:
+ * weight by class name (others 1).
+ */
+export const classWeightParam = z
+  .union([z.literal('balanced'), z.record(z.string(), z.number().nonnegative()), z.null()])
+  .default(null);
+
+export type ClassWeightSpec = z.infer<typeof classWeightParam>;
+
+/**
  * L2-regularised logistic regression with scikit-learn's objective:
  *   binary      0.5 ||w||^2 + C sum_i s_i log(1 + exp(-y_i (x_i.w + b))),  y_i in {-1, +1}
  *   multinomial 0.5 ||W||_F^2 + C sum_i s_i (-log softmax(x_i W' + b)_{y_i})
@@ -15,10 +25,7 @@ import { minimizeLbfgs } from './optim/lbfgs.js';
 export const logisticRegressionParams = z.strictObject({
   /** Inverse regularisation strength. */
   C: z.number().positive().default(1),
-  /** 'balanced': n_samples / (n_classes * count(class)); a record: weight by class name (others 1). */
-  classWeight: z
-    .union([z.literal('balanced'), z.record(z.string(), z.number().nonnegative()), z.null()])
-    .default(null),
+  classWeight: classWeightParam,
   fitIntercept: z.boolean().default(true),
   maxIter: z.number().int().positive().default(1000),
   /**
@@ -129,7 +136,7 @@ export function fitLogisticRegression(
   const { classes } = options;
   const n = X.rows;
   const p = X.cols;
-  validateInputs(X, y, classes, options.sampleWeight);
+  validateClassifierInputs(X, y, classes, options.sampleWeight);
 
   const counts = new Float64Array(classes.length);
   for (let i = 0; i < n; i++) counts[y[i]]++;
@@ -255,30 +262,30 @@ export function loadLogisticRegression(
   );
 }
 
-function validateInputs(
+/** Checks labels, sample weights and finite X for a classifier fit; errors are prefixed by `family`. */
+export function validateClassifierInputs(
   X: Matrix,
   y: Int32Array,
   classes: readonly string[],
   sampleWeight?: Float64Array,
+  family = LOGISTIC_REGRESSION,
 ): void {
   const n = X.rows;
-  if (y.length !== n) throw new Error(`logistic_regression: X has ${n} rows but y has ${y.length} labels`);
-  if (n === 0) throw new Error('logistic_regression: no training rows');
+  if (y.length !== n) throw new Error(`${family}: X has ${n} rows but y has ${y.length} labels`);
+  if (n === 0) throw new Error(`${family}: no training rows`);
   for (let i = 0; i < n; i++) {
     if (y[i] < 0 || y[i] >= classes.length) {
-      throw new Error(
-        `logistic_regression: y[${i}] = ${y[i]} is not a class code in [0, ${classes.length - 1}]`,
-      );
+      throw new Error(`${family}: y[${i}] = ${y[i]} is not a class code in [0, ${classes.length - 1}]`);
     }
   }
   if (sampleWeight) {
     if (sampleWeight.length !== n) {
-      throw new Error(`logistic_regression: sampleWeight has ${sampleWeight.length} values for ${n} rows`);
+      throw new Error(`${family}: sampleWeight has ${sampleWeight.length} values for ${n} rows`);
     }
     for (let i = 0; i < n; i++) {
       const s = sampleWeight[i];
       if (!(s >= 0 && Number.isFinite(s))) {
-        throw new Error(`logistic_regression: sampleWeight[${i}] = ${s} must be finite and >= 0`);
+        throw new Error(`${family}: sampleWeight[${i}] = ${s} must be finite and >= 0`);
       }
     }
   }
@@ -286,9 +293,7 @@ function validateInputs(
   for (let q = 0; q < data.length; q++) {
     if (!Number.isFinite(data[q])) {
       const [row, col] = X.kind === 'dense' ? [Math.floor(q / X.cols), q % X.cols] : csrPosition(X, q);
-      throw new Error(
-        `logistic_regression: X[${row}, ${col}] is ${data[q]}; impute missing values before the model`,
-      );
+      throw new Error(`${family}: X[${row}, ${col}] is ${data[q]}; impute missing values before the model`);
     }
   }
 }
@@ -299,12 +304,14 @@ function csrPosition(X: CsrMatrix, q: number): [number, number] {
   return [row, X.indices[q]];
 }
 
-function resolveClassWeights(
-  spec: LogisticRegressionParams['classWeight'],
+/** Weight per class code from a `classWeight` spec; `counts` per class, `present` classes with rows. */
+export function resolveClassWeights(
+  spec: ClassWeightSpec,
   classes: readonly string[],
   counts: Float64Array,
   present: number,
   n: number,
+  family = LOGISTIC_REGRESSION,
 ): Float64Array {
   const weights = new Float64Array(classes.length).fill(1);
   if (spec === 'balanced') {
@@ -313,9 +320,7 @@ function resolveClassWeights(
     for (const [name, weight] of Object.entries(spec)) {
       const c = classes.indexOf(name);
       if (c < 0)
-        throw new Error(
-          `logistic_regression: classWeight names "${name}", not a class of [${classes.join(', ')}]`,
-        );
+        throw new Error(`${family}: classWeight names "${name}", not a class of [${classes.join(', ')}]`);
       weights[c] = weight;
     }
   }
@@ -560,34 +565,68 @@ export class LogisticObjective {
     return loss;
   }
 
-  /** Feature-major weights: each nonzero x_ij meets its kk class weights side by side in memory. */
+  /**
+   * Feature-major weights: each nonzero x_ij meets its kk class weights side by side in memory. Classes
+   * go four at a time, in registers across the row's nonzeros (the row stays in L1): a loop over all kk
+   * classes per nonzero loads and stores every score once per nonzero, 1.6x slower on posos' TF-IDF.
+   */
   private multinomialCsr(X: CsrMatrix, w: Float64Array, grad: Float64Array): number {
     const { rows, cols: p, indptr, indices, data } = X;
     const { labels, weights, kk, block: z } = this;
     const bo = kk * p;
     const fitIntercept = this.fitIntercept;
+    const tail = kk - (kk % 4);
     let loss = 0;
     for (let i = 0; i < rows; i++) {
       const start = indptr[i];
       const end = indptr[i + 1];
-      for (let c = 0; c < kk; c++) z[c] = fitIntercept ? w[bo + c] : 0;
-      for (let q = start; q < end; q++) {
-        const v = data[q];
-        const wo = indices[q] * kk;
-        for (let c = 0; c < kk; c++) z[c] += v * w[wo + c];
+      for (let c = 0; c < tail; c += 4) {
+        let s0 = fitIntercept ? w[bo + c] : 0;
+        let s1 = fitIntercept ? w[bo + c + 1] : 0;
+        let s2 = fitIntercept ? w[bo + c + 2] : 0;
+        let s3 = fitIntercept ? w[bo + c + 3] : 0;
+        for (let q = start; q < end; q++) {
+          const v = data[q];
+          const wo = indices[q] * kk + c;
+          s0 += v * w[wo];
+          s1 += v * w[wo + 1];
+          s2 += v * w[wo + 2];
+          s3 += v * w[wo + 3];
+        }
+        z[c] = s0;
+        z[c + 1] = s1;
+        z[c + 2] = s2;
+        z[c + 3] = s3;
+      }
+      for (let c = tail; c < kk; c++) {
+        let s = fitIntercept ? w[bo + c] : 0;
+        for (let q = start; q < end; q++) s += data[q] * w[indices[q] * kk + c];
+        z[c] = s;
       }
       loss += softmaxTerms(z, labels, weights, i, 1, kk);
       if (fitIntercept) for (let c = 0; c < kk; c++) grad[bo + c] += z[c];
-      for (let q = start; q < end; q++) {
-        const v = data[q];
-        const wo = indices[q] * kk;
-        for (let c = 0; c < kk; c++) grad[wo + c] += v * z[c];
+      for (let c = 0; c < tail; c += 4) {
+        const r0 = z[c];
+        const r1 = z[c + 1];
+        const r2 = z[c + 2];
+        const r3 = z[c + 3];
+        for (let q = start; q < end; q++) {
+          const v = data[q];
+          const wo = indices[q] * kk + c;
+          grad[wo] += v * r0;
+          grad[wo + 1] += v * r1;
+          grad[wo + 2] += v * r2;
+          grad[wo + 3] += v * r3;
+        }
+      }
+      for (let c = tail; c < kk; c++) {
+        const r = z[c];
+        for (let q = start; q < end; q++) grad[indices[q] * kk + c] += data[q] * r;
       }
     }
     return loss;
   }
 
-  /** Coefficients as kk x p row-major (class-major) and the intercepts, from solver parameters `w`. */
   /** The inverse of `unpack`: coefficients (k' x p, row-major) and intercepts into the solver's vector. */
   pack(coef: ArrayLike<number>, intercept: ArrayLike<number>, w: Float64Array): void {
     const { kk } = this;
@@ -598,6 +637,7 @@ export class LogisticObjective {
     if (this.fitIntercept) for (let c = 0; c < kk; c++) w[kk * p + c] = intercept[c];
   }
 
+  /** Coefficients as kk x p row-major (class-major) and the intercepts, from solver parameters `w`. */
   unpack(w: Float64Array): { coef: Float64Array; intercept: Float64Array } {
     const { kk } = this;
     const p = this.X.cols;
