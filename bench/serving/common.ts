@@ -17,7 +17,7 @@ export const resultsDir = path.join(benchDir, 'results', 'serving');
 export const kilnBin = path.join(repoDir, 'dist', 'cli', 'bin.js');
 export const python = '/usr/bin/python3';
 
-export type ServerName = 'kiln' | 'fastapi' | 'flask';
+export type ServerName = 'kiln' | 'kiln-nolog' | 'fastapi' | 'flask';
 
 export interface CustomerRecord {
   deposits: number;
@@ -160,6 +160,18 @@ export interface ServerSpec {
   label: string;
   command: string;
   args: (port: number) => string[];
+  /** Working folder (default: the repository). */
+  cwd?: string;
+}
+
+/**
+ * A fresh working folder for one Kiln server: its prediction log (`.kiln/predictions.db`) and disk
+ * buffer start empty, so no server replays what an earlier run left behind during a measurement.
+ */
+function freshKilnDir(name: string): string {
+  const dir = path.join(resultsDir, 'kiln-servers', `${name}-${Date.now()}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /** A Python peer from bench/peers/, one process on 127.0.0.1 serving the pickled model. */
@@ -188,8 +200,29 @@ export function serverSpec(name: ServerName, model: string): ServerSpec {
       return {
         name,
         label: 'kiln serve',
+        cwd: freshKilnDir(name),
         command: process.execPath,
         args: (port) => [kilnBin, 'serve', '--model', model, '--host', '127.0.0.1', '--port', String(port)],
+      };
+    case 'kiln-nolog':
+      // The peers log no predictions; this is Kiln doing the same work as they do.
+      return {
+        name,
+        label: 'kiln serve, log off',
+        cwd: freshKilnDir(name),
+        command: process.execPath,
+        args: (port) => [
+          kilnBin,
+          'serve',
+          '--model',
+          model,
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--prediction-log',
+          'off',
+        ],
       };
     case 'fastapi':
       return pythonPeer(name, 'FastAPI + uvicorn', 'serve_fastapi.py', model);
@@ -212,7 +245,7 @@ export async function startServer(spec: ServerSpec, readyTimeoutMs = 60_000): Pr
   const port = await freePort();
   const child = track(
     spawn(spec.command, spec.args(port), {
-      cwd: repoDir,
+      cwd: spec.cwd ?? repoDir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NODE_ENV: 'production' },
     }),

@@ -66,7 +66,7 @@ function parseOptions(argv: string[]): Options {
       connections: { type: 'string', default: '16' },
       warmup: { type: 'string', default: '3' },
       batches: { type: 'string', default: '1,100' },
-      only: { type: 'string', default: 'kiln,fastapi,flask' },
+      only: { type: 'string', default: 'kiln,kiln-nolog,fastapi,flask' },
       tool: { type: 'string', default: 'wrk' },
       ...SHARED_FLAGS,
     },
@@ -74,7 +74,8 @@ function parseOptions(argv: string[]): Options {
   if (values.help) printUsage(import.meta.url);
   const only = values.only.split(',') as ServerName[];
   for (const name of only) {
-    if (!['kiln', 'fastapi', 'flask'].includes(name)) throw new Error(`--only: unknown server ${name}`);
+    if (!['kiln', 'kiln-nolog', 'fastapi', 'flask'].includes(name))
+      throw new Error(`--only: unknown server ${name}`);
   }
   if (values.tool !== 'autocannon' && values.tool !== 'wrk') throw new Error('--tool is autocannon or wrk');
   return {
@@ -235,9 +236,10 @@ async function main() {
   }
 
   const models: Partial<Record<ServerName, string>> = {};
-  if (options.only.includes('kiln')) {
+  if (options.only.includes('kiln') || options.only.includes('kiln-nolog')) {
     if (options.build && !options.kilnPackage) buildKiln();
     models.kiln = options.kilnPackage ?? trainKiln();
+    models['kiln-nolog'] = models.kiln;
   }
   if (options.only.includes('fastapi') || options.only.includes('flask')) {
     const peerModel = trainPeer();
