@@ -12,6 +12,7 @@ import type { Manifest } from '../packaging/manifest.js';
 import { MANIFEST_FILE } from '../packaging/write.js';
 import {
   type ArtifactStore,
+  artifactLocation,
   directoryDigest,
   fetchDirectory,
   publishDirectory,
@@ -212,9 +213,8 @@ export class Registry {
     return false;
   }
 
-  /** Where the artifact store keeps objects, without its connection settings (endpoint, region). */
   private get root(): string {
-    return this.artifacts.uri.split('?')[0];
+    return artifactLocation(this.artifacts);
   }
 
   /** The artifact key of a version's package; it must live in this registry's artifact store. */

@@ -27,7 +27,7 @@ import '../models/index.js';
 import { exportPipelineToOnnx, OnnxExportError, type OnnxExportSource } from '../packaging/onnx.js';
 import { writePackage } from '../packaging/write.js';
 import { defaultActor, openProjectBackends, type Registry } from '../registry/index.js';
-import { publishDirectory } from '../stores/artifacts/index.js';
+import { artifactLocation, publishDirectory } from '../stores/artifacts/index.js';
 import type { MetadataStore, ModelVersion, RunRecord } from '../stores/metadata/index.js';
 import { type Progress, silentProgress } from '../util/progress.js';
 import { codeVersion, dependencyVersions } from '../util/provenance.js';
@@ -91,7 +91,7 @@ export async function trainProject(loaded: LoadedProject, options: TrainOptions 
     progress.info(`run ${run.id}`, { project: project.name, seed });
     try {
       const result = await execute(project, dir, run, runDir, seed, store, { ...options, progress }, warn);
-      progress.stage('publish', { to: `${backends.artifacts.uri.split('?')[0]}/runs/${run.id}` });
+      progress.stage('publish', { to: `${artifactLocation(backends.artifacts)}/runs/${run.id}` });
       await publishDirectory(backends.artifacts, runDir, `runs/${run.id}`);
       let registered: ModelVersion | null = null;
       if (result.packageDir && shouldRegister(project.registry.register, result.passed)) {
@@ -102,7 +102,7 @@ export async function trainProject(loaded: LoadedProject, options: TrainOptions 
         packageUri: registered
           ? registered.packageUri
           : result.packageDir
-            ? `${backends.artifacts.uri.split('?')[0]}/runs/${run.id}/package`
+            ? `${artifactLocation(backends.artifacts)}/runs/${run.id}/package`
             : null,
         warnings,
         status: result.passed ? 'succeeded' : 'gate_failed',

@@ -150,3 +150,8 @@ function isCredentialName(name: string): boolean {
 function maskUserInfo(text: string): string {
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
 }
+
+/** Where a store keeps objects, without its connection settings (endpoint, region): the base of artifact URIs. */
+export function artifactLocation(store: ArtifactStore): string {
+  return store.uri.split('?')[0];
+}
