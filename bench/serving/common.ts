@@ -194,36 +194,33 @@ function pythonPeer(name: ServerName, label: string, script: string, model: stri
   };
 }
 
+function kilnSpec(name: ServerName, label: string, model: string, extra: string[]): ServerSpec {
+  return {
+    name,
+    label,
+    cwd: freshKilnDir(name),
+    command: process.execPath,
+    args: (port) => [
+      kilnBin,
+      'serve',
+      '--model',
+      model,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      ...extra,
+    ],
+  };
+}
+
 export function serverSpec(name: ServerName, model: string): ServerSpec {
   switch (name) {
     case 'kiln':
-      return {
-        name,
-        label: 'kiln serve',
-        cwd: freshKilnDir(name),
-        command: process.execPath,
-        args: (port) => [kilnBin, 'serve', '--model', model, '--host', '127.0.0.1', '--port', String(port)],
-      };
+      return kilnSpec(name, 'kiln serve', model, []);
     case 'kiln-nolog':
       // The peers log no predictions; this is Kiln doing the same work as they do.
-      return {
-        name,
-        label: 'kiln serve, log off',
-        cwd: freshKilnDir(name),
-        command: process.execPath,
-        args: (port) => [
-          kilnBin,
-          'serve',
-          '--model',
-          model,
-          '--host',
-          '127.0.0.1',
-          '--port',
-          String(port),
-          '--prediction-log',
-          'off',
-        ],
-      };
+      return kilnSpec(name, 'kiln serve, log off', model, ['--prediction-log', 'off']);
     case 'fastapi':
       return pythonPeer(name, 'FastAPI + uvicorn', 'serve_fastapi.py', model);
     case 'flask':

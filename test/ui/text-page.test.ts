@@ -4,9 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/serving/server/app.js';
-import { textRouteSchema } from '../../src/serving/server/config.js';
 import { PackageDirectorySource } from '../../src/serving/server/sources.js';
-import { TEXT_MODEL, trainTextPackage } from '../serving/server/text-fixture.js';
+import { intentRoute, trainTextPackage } from '../serving/server/text-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -17,18 +16,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the intent page in Chromium', () => {
   beforeAll(async () => {
     app = buildServer({
       sources: [new PackageDirectorySource(await trainTextPackage())],
-      textRoutes: [
-        textRouteSchema.parse({
-          path: '/intent',
-          model: TEXT_MODEL,
-          column: 'question',
-          field: 'question',
-          batchField: 'questions',
-          label: 'intent',
-          page: '/',
-          title: 'Intentions',
-        }),
-      ],
+      textRoutes: [intentRoute],
     });
     await app.kiln.ready;
     base = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,4 +1,4 @@
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
 import { type ArtifactStore, ArtifactStoreUnavailableError, mapLimit } from '../../stores/artifacts/store.js';
@@ -10,7 +10,7 @@ import {
   type TimeFilter,
 } from './backend.js';
 import type { PredictionLogLogger } from './buffered.js';
-import { type JsonlSegmentOptions, JsonlSegmentStore } from './jsonl.js';
+import { byTime, hourOverlaps, type JsonlSegmentOptions, JsonlSegmentStore, limited, list } from './jsonl.js';
 import type { FeedbackRecord, PredictionRecord } from './log.js';
 
 type Kind = 'predictions' | 'feedback';
@@ -319,31 +319,6 @@ export class ArtifactJsonlStore implements PredictionBackend {
   private log(): PredictionLogLogger {
     this.logger ??= pino({ name: 'kiln.prediction-log' }, pino.destination({ fd: 2, sync: true }));
     return this.logger;
-  }
-}
-
-/** Whether a segment of this UTC hour can hold times in the filter's range (as in jsonl.ts). */
-function hourOverlaps(hour: string, filter: TimeFilter): boolean {
-  const start = Date.parse(`${hour}:00:00.000Z`);
-  if (filter.until !== undefined && start >= Date.parse(filter.until)) return false;
-  if (filter.since !== undefined && start + 3_600_000 <= Date.parse(filter.since)) return false;
-  return true;
-}
-
-function byTime<T extends { time: string }>(records: T[]): T[] {
-  return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-}
-
-function limited<T>(records: T[], filter: TimeFilter): T[] {
-  return filter.limit === undefined ? records : records.slice(0, Math.max(0, filter.limit));
-}
-
-async function list(folder: string): Promise<string[]> {
-  try {
-    return await readdir(folder);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
   }
 }
 

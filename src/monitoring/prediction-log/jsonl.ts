@@ -207,7 +207,8 @@ export class JsonlSegmentStore implements PredictionBackend {
   }
 }
 
-function hourOverlaps(hour: string, filter: TimeFilter): boolean {
+/** Whether a segment of this UTC hour can hold times in the filter's range. */
+export function hourOverlaps(hour: string, filter: TimeFilter): boolean {
   const start = Date.parse(`${hour}:00:00.000Z`);
   if (Number.isNaN(start)) return true;
   if (filter.until !== undefined && start >= Date.parse(filter.until)) return false;
@@ -215,15 +216,15 @@ function hourOverlaps(hour: string, filter: TimeFilter): boolean {
   return true;
 }
 
-function byTime<T extends { time: string }>(records: T[]): T[] {
+export function byTime<T extends { time: string }>(records: T[]): T[] {
   return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }
 
-function limited<T>(records: T[], filter: TimeFilter): T[] {
+export function limited<T>(records: T[], filter: TimeFilter): T[] {
   return filter.limit === undefined ? records : records.slice(0, Math.max(0, filter.limit));
 }
 
-async function list(folder: string): Promise<string[]> {
+export async function list(folder: string): Promise<string[]> {
   try {
     return await readdir(folder);
   } catch (error) {

@@ -5,11 +5,24 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseProject } from '../../../src/config/load.js';
+import { textRouteSchema } from '../../../src/serving/server/config.js';
 import { trainProject } from '../../../src/training/train.js';
 import { Random } from '../../../src/util/random.js';
 import { tempDir } from './fixture.js';
 
 export const TEXT_MODEL = 'intent-demo';
+
+/** The posos `/intent` contract on the demo model, with its page at `/`. */
+export const intentRoute = textRouteSchema.parse({
+  path: '/intent',
+  model: TEXT_MODEL,
+  column: 'question',
+  field: 'question',
+  batchField: 'questions',
+  label: 'intent',
+  page: '/',
+  title: 'Intentions',
+});
 
 const INTENTS: Record<string, string[]> = {
   posologie: ['dose', 'combien', 'comprimés', 'par jour', 'posologie', 'prendre'],

@@ -2,21 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPackage } from '../../../src/packaging/load.js';
 import { buildServer } from '../../../src/serving/server/app.js';
-import { textRouteSchema } from '../../../src/serving/server/config.js';
 import { PackageDirectorySource } from '../../../src/serving/server/sources.js';
 import { MemoryLog } from './fixture.js';
-import { TEXT_MODEL, trainTextPackage } from './text-fixture.js';
+import { intentRoute, TEXT_MODEL, trainTextPackage } from './text-fixture.js';
 
-const route = textRouteSchema.parse({
-  path: '/intent',
-  model: TEXT_MODEL,
-  column: 'question',
-  field: 'question',
-  batchField: 'questions',
-  label: 'intent',
-  page: '/',
-  title: 'Intentions',
-});
+const route = intentRoute;
 
 interface Answer {
   intent: string;
