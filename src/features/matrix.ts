@@ -103,3 +103,23 @@ export function takeMatrixRows(X: Matrix, indices: ArrayLike<number>): Matrix {
   }
   return { kind: 'csr', rows: indices.length, cols: X.cols, indptr, indices: idx, data };
 }
+
+/** The nonzeros of a dense matrix as CSR. */
+export function denseToCsr(X: DenseMatrix): CsrMatrix {
+  const { rows, cols, data } = X;
+  let nnz = 0;
+  for (let q = 0; q < data.length; q++) if (data[q] !== 0) nnz++;
+  const indptr = new Int32Array(rows + 1);
+  const indices = new Int32Array(nnz);
+  const values = new Float64Array(nnz);
+  let k = 0;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0, q = i * cols; j < cols; j++, q++) {
+      if (data[q] === 0) continue;
+      indices[k] = j;
+      values[k++] = data[q];
+    }
+    indptr[i + 1] = k;
+  }
+  return { kind: 'csr', rows, cols, indptr, indices, data: values };
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CsrMatrix, DenseMatrix, Matrix } from '../features/matrix.js';
+import { type CsrMatrix, denseToCsr, type Matrix } from '../features/matrix.js';
 import { Random } from '../util/random.js';
 import type { FitOptions, FittedModel, ModelFamily, SavedModel } from './family.js';
 import { classWeightParam, resolveClassWeights, validateClassifierInputs } from './logistic-regression.js';
@@ -260,26 +260,6 @@ function sparseAxpy(
     w[indices[q + 3]] += a * data[q + 3];
   }
   for (; q < end; q++) w[indices[q]] += a * data[q];
-}
-
-/** The nonzeros of a dense matrix as CSR. */
-function denseToCsr(X: DenseMatrix): CsrMatrix {
-  const { rows, cols, data } = X;
-  let nnz = 0;
-  for (let q = 0; q < data.length; q++) if (data[q] !== 0) nnz++;
-  const indptr = new Int32Array(rows + 1);
-  const indices = new Int32Array(nnz);
-  const values = new Float64Array(nnz);
-  let k = 0;
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0, q = i * cols; j < cols; j++, q++) {
-      if (data[q] === 0) continue;
-      indices[k] = j;
-      values[k++] = data[q];
-    }
-    indptr[i + 1] = k;
-  }
-  return { kind: 'csr', rows, cols, indptr, indices, data: values };
 }
 
 /** A fitted model; decision columns follow `fittedClasses` (one column for two classes, the second positive). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CsrMatrix, type DenseMatrix, denseMatrix, type Matrix } from '../../src/features/matrix.js';
+import { type DenseMatrix, denseMatrix, denseToCsr, type Matrix } from '../../src/features/matrix.js';
 import { getModelFamily } from '../../src/models/index.js';
 import {
   DualCoordinateDescent,
@@ -33,30 +33,6 @@ function blobs(rng: Random, counts: number[], p: number, spread: number, zeroFra
     }
   });
   return { X, y };
-}
-
-function toCsr(X: DenseMatrix): CsrMatrix {
-  const indptr = new Int32Array(X.rows + 1);
-  const indices: number[] = [];
-  const values: number[] = [];
-  for (let i = 0; i < X.rows; i++) {
-    for (let j = 0; j < X.cols; j++) {
-      const v = X.data[i * X.cols + j];
-      if (v !== 0) {
-        indices.push(j);
-        values.push(v);
-      }
-    }
-    indptr[i + 1] = indices.length;
-  }
-  return {
-    kind: 'csr',
-    rows: X.rows,
-    cols: X.cols,
-    indptr,
-    indices: Int32Array.from(indices),
-    data: Float64Array.from(values),
-  };
 }
 
 function train(
@@ -267,8 +243,8 @@ describe('linear_svm family', () => {
     const fit = blobs(new Random(21), counts, 3, 1.2, 0.2);
     const held = blobs(new Random(22), counts, 3, 1.2, 0.2);
     const classes = ['a', 'b', 'c', 'd'];
-    const calibrated = train(toCsr(fit.X), fit.y, classes);
-    const raw = train(toCsr(fit.X), fit.y, classes, { calibration: 'none' });
+    const calibrated = train(denseToCsr(fit.X), fit.y, classes);
+    const raw = train(denseToCsr(fit.X), fit.y, classes, { calibration: 'none' });
     expect(calibrated.model.diagnostics()).toMatchObject({ calibration: 'sigmoid', converged: true });
     // The calibration refits the same SVM: only the probabilities differ.
     expect(plain(calibrated.coef)).toEqual(plain(raw.coef));
@@ -338,13 +314,13 @@ describe('linear_svm family', () => {
     const classes = ['a', 'b', 'c'];
     for (const loss of ['squared_hinge', 'hinge'] as const) {
       const dense = train(X, y, classes, { loss });
-      const sparse = train(toCsr(X), y, classes, { loss });
+      const sparse = train(denseToCsr(X), y, classes, { loss });
       expect(plain(sparse.coef)).toEqual(plain(dense.coef));
       expect(plain(sparse.intercept)).toEqual(plain(dense.intercept));
       expect(plain(sparse.saved.tensors.calibration_b.data)).toEqual(
         plain(dense.saved.tensors.calibration_b.data),
       );
-      expect(plain(sparse.model.predictProba(toCsr(X)))).toEqual(plain(dense.model.predictProba(X)));
+      expect(plain(sparse.model.predictProba(denseToCsr(X)))).toEqual(plain(dense.model.predictProba(X)));
     }
   });
 
@@ -385,13 +361,13 @@ describe('linear_svm family', () => {
   it('is deterministic for a seed', () => {
     const { X, y } = blobs(new Random(61), [80, 60, 40], 5, 0.8, 0.4);
     const classes = ['a', 'b', 'c'];
-    const one = train(toCsr(X), y, classes, {}, { seed: 7 });
-    const two = train(toCsr(X), y, classes, {}, { seed: 7 });
+    const one = train(denseToCsr(X), y, classes, {}, { seed: 7 });
+    const two = train(denseToCsr(X), y, classes, {}, { seed: 7 });
     expect(plain(two.coef)).toEqual(plain(one.coef));
     expect(plain(two.model.predictProba(X))).toEqual(plain(one.model.predictProba(X)));
     // Another seed visits rows in another order: the same optimum to within the tolerance.
-    const other = train(toCsr(X), y, classes, { tol: 1e-8 }, { seed: 8 });
-    const tight = train(toCsr(X), y, classes, { tol: 1e-8 }, { seed: 7 });
+    const other = train(denseToCsr(X), y, classes, { tol: 1e-8 }, { seed: 8 });
+    const tight = train(denseToCsr(X), y, classes, { tol: 1e-8 }, { seed: 7 });
     expect(maxAbsDiff(other.coef, tight.coef)).toBeLessThan(1e-5);
   });
 

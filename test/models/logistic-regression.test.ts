@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CsrMatrix, type DenseMatrix, denseMatrix, type Matrix } from '../../src/features/matrix.js';
+import { type DenseMatrix, denseMatrix, denseToCsr, type Matrix } from '../../src/features/matrix.js';
 import {
   getModelFamily,
   LogisticObjective,
@@ -41,30 +41,6 @@ function generate(rng: Random, n: number, W: number[][], b: number[], zeroFracti
 /** Binary data from P(y = 1) = sigmoid(w.x + b), i.e. softmax with class-0 scores fixed at 0. */
 function generateBinary(rng: Random, n: number, w: number[], b: number, zeroFraction = 0): Generated {
   return generate(rng, n, [w.map(() => 0), w], [0, b], zeroFraction);
-}
-
-function toCsr(X: DenseMatrix): CsrMatrix {
-  const indptr = new Int32Array(X.rows + 1);
-  const indices: number[] = [];
-  const values: number[] = [];
-  for (let i = 0; i < X.rows; i++) {
-    for (let j = 0; j < X.cols; j++) {
-      const v = X.data[i * X.cols + j];
-      if (v !== 0) {
-        indices.push(j);
-        values.push(v);
-      }
-    }
-    indptr[i + 1] = indices.length;
-  }
-  return {
-    kind: 'csr',
-    rows: X.rows,
-    cols: X.cols,
-    indptr,
-    indices: Int32Array.from(indices),
-    data: Float64Array.from(values),
-  };
 }
 
 function train(
@@ -150,7 +126,7 @@ describe('LogisticObjective', () => {
     const dim = kk * X.cols + kk;
     const w = Float64Array.from({ length: dim }, () => rng.normal());
 
-    for (const matrix of [X, toCsr(X)]) {
+    for (const matrix of [X, denseToCsr(X)]) {
       it(`${name} ${matrix.kind}: gradient matches central finite differences`, () => {
         const objective = new LogisticObjective(matrix, y, s, kk, true, 0.7);
         const grad = new Float64Array(dim);
@@ -237,7 +213,7 @@ describe('logistic_regression family', () => {
   it('gives the same solution for dense and CSR input', () => {
     const bin = generateBinary(new Random(3), 2_000, [1, 0, -1, 2, 0.5], 0.2, 0.6);
     const d1 = train(bin.X, bin.y, ['n', 'p']);
-    const s1 = train(toCsr(bin.X), bin.y, ['n', 'p']);
+    const s1 = train(denseToCsr(bin.X), bin.y, ['n', 'p']);
     expect(maxAbsDiff(d1.coef, s1.coef)).toBeLessThan(1e-6);
     expect(maxAbsDiff(d1.intercept, s1.intercept)).toBeLessThan(1e-6);
 
@@ -253,7 +229,7 @@ describe('logistic_regression family', () => {
       0.5,
     );
     const d2 = train(mul.X, mul.y, ['a', 'b', 'c'], { C: 0.5 });
-    const s2 = train(toCsr(mul.X), mul.y, ['a', 'b', 'c'], { C: 0.5 });
+    const s2 = train(denseToCsr(mul.X), mul.y, ['a', 'b', 'c'], { C: 0.5 });
     expect(maxAbsDiff(d2.coef, s2.coef)).toBeLessThan(1e-6);
     expect(maxAbsDiff(d2.intercept, s2.intercept)).toBeLessThan(1e-6);
   });
@@ -394,7 +370,7 @@ describe('logistic_regression family', () => {
     expect(run(X, Int32Array.from([1, 1, 1]))).toThrow(/at least 2 classes in y, got 1 \(b\)/);
     const nan = denseMatrix(3, 2, Float64Array.from([1, 2, 3, Number.NaN, 5, 6]));
     expect(run(nan, ok)).toThrow(/X\[1, 1\] is NaN/);
-    const csr = toCsr(denseMatrix(3, 2, Float64Array.from([1, 0, 0, 4, 5, 6])));
+    const csr = denseToCsr(denseMatrix(3, 2, Float64Array.from([1, 0, 0, 4, 5, 6])));
     csr.data[2] = Number.POSITIVE_INFINITY;
     expect(run(csr, ok)).toThrow(/X\[2, 0\] is Infinity/);
     expect(run(X, ok, {}, { sampleWeight: new Float64Array(2) })).toThrow(
