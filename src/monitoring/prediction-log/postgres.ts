@@ -3,7 +3,7 @@ import {
   isConnectionError,
   MIGRATION_LOCK,
   parseUri,
-  passwordFrom,
+  poolConfig,
   type Target,
   transaction,
 } from '../../stores/metadata/postgres.js';
@@ -98,20 +98,8 @@ export class PostgresPredictionStore implements PredictionBackend {
     env: NodeJS.ProcessEnv,
   ) {
     this.schema = target.schema;
-    this.pool = new pg.Pool({
-      host: target.host,
-      port: target.port,
-      database: target.database,
-      user: target.user,
-      password: passwordFrom(env),
-      ssl: target.ssl,
-      options: target.schema ? `-c search_path=${target.schema}` : undefined,
-      application_name: 'kiln-prediction-log',
-      // Shorter than the buffered log's write timeout, so an unreachable server fails as itself.
-      connectionTimeoutMillis: 5000,
-      keepAlive: true,
-      allowExitOnIdle: true,
-    });
+    // Shorter than the buffered log's write timeout, so an unreachable server fails as itself.
+    this.pool = new pg.Pool(poolConfig(target, env, 'kiln-prediction-log', 5000));
     // Connections die when the server goes away; the next call reports the outage, and without these
     // listeners the 'error' events would crash the process.
     this.pool.on('error', () => {});

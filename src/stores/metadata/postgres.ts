@@ -79,18 +79,7 @@ export class PostgresMetadataStore implements MetadataStore {
     this.retryMs = 1000 * (options.retrySeconds ?? retrySecondsFrom(env));
     this.logger = options.logger;
     this.pool = new pg.Pool({
-      host: target.host,
-      port: target.port,
-      database: target.database,
-      user: target.user,
-      password: passwordFrom(env),
-      ssl: target.ssl,
-      options: target.schema ? `-c search_path=${target.schema}` : undefined,
-      application_name: 'kiln',
-      connectionTimeoutMillis: 10_000,
-      keepAlive: true,
-      // A CLI that forgets close() must still exit.
-      allowExitOnIdle: true,
+      ...poolConfig(target, env, 'kiln', 10_000),
       // BIGINT columns (seeds, event ids) hold values well inside a double's exact range.
       types: { getTypeParser: (oid, format) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) },
     });
@@ -690,6 +679,29 @@ export interface Target {
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** postgres://user@host:port/db?schema=name&sslmode=disable|require|verify-full; never a password. */
+/** Connection settings shared by every Kiln pool: target, password from the environment, schema, keep-alive. */
+export function poolConfig(
+  target: Target,
+  env: NodeJS.ProcessEnv,
+  applicationName: string,
+  connectionTimeoutMillis: number,
+): pg.PoolConfig {
+  return {
+    host: target.host,
+    port: target.port,
+    database: target.database,
+    user: target.user,
+    password: passwordFrom(env),
+    ssl: target.ssl,
+    options: target.schema ? `-c search_path=${target.schema}` : undefined,
+    application_name: applicationName,
+    connectionTimeoutMillis,
+    keepAlive: true,
+    // A process that forgets close() must still exit.
+    allowExitOnIdle: true,
+  };
+}
+
 export function parseUri(uri: string): Target {
   let url: URL;
   try {
