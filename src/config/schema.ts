@@ -152,7 +152,8 @@ export const featureStepSchema = z.discriminatedUnion('step', [
 export type FeatureStepConfig = z.infer<typeof featureStepSchema>;
 
 const searchValue = z.union([
-  z.array(z.union([z.number(), z.string(), z.boolean()])).min(1),
+  /** Values tried as listed: numbers, strings, booleans, null, or lists (e.g. n-gram ranges). */
+  z.array(z.union([z.number(), z.string(), z.boolean(), z.null(), z.array(z.number())])).min(1),
   z.strictObject({
     min: z.number(),
     max: z.number(),
@@ -161,17 +162,28 @@ const searchValue = z.union([
   }),
 ]);
 
+export const searchSchema = z.strictObject({
+  strategy: z.enum(['grid', 'random']).default('grid'),
+  /** Random search only. */
+  trials: z.number().int().positive().default(20),
+  /**
+   * Where each candidate is scored: "cv" (every cross-validation fold, the default), or one fixed
+   * validation split holding out this fraction of the development rows (split as `split.strategy`
+   * says); the best candidate is then cross-validated, reported and re-fitted.
+   */
+  validation: z.union([z.literal('cv'), z.strictObject({ fraction: z.number().gt(0).lt(1) })]).default('cv'),
+  /**
+   * A model parameter by name (`C`), or a field of a feature step by its position in `features`
+   * (`features.0.ngramRange`, `features.1.minDf`).
+   */
+  space: z.record(z.string(), searchValue),
+});
+export type SearchConfig = z.infer<typeof searchSchema>;
+
 export const modelSchema = z.strictObject({
   family: z.string(),
   params: z.record(z.string(), z.unknown()).default({}),
-  search: z
-    .strictObject({
-      strategy: z.enum(['grid', 'random']).default('grid'),
-      /** Random search only. */
-      trials: z.number().int().positive().default(20),
-      space: z.record(z.string(), searchValue),
-    })
-    .optional(),
+  search: searchSchema.optional(),
 });
 
 const gateSchema = z
@@ -189,6 +201,11 @@ export const evaluationSchema = z.strictObject({
     ])
     .default({ strategy: 'fixed', value: 0.5 }),
   bootstrap: z.number().int().min(0).default(1000),
+  /**
+   * Variability: the chosen model is cross-validated this many times, repeat r on folds drawn with
+   * seed + r; the report shows each metric's mean ± std over repeats. 1 = the configured CV only.
+   */
+  repeats: z.number().int().min(1).max(100).default(1),
 });
 
 export const storesSchema = z.strictObject({
@@ -228,6 +245,7 @@ export const projectSchema = z.strictObject({
     headline: 'roc_auc',
     threshold: { strategy: 'fixed', value: 0.5 },
     bootstrap: 1000,
+    repeats: 1,
   }),
   gates: z.array(gateSchema).default([]),
   stores: storesSchema.default({ metadata: 'sqlite://.kiln/kiln.db', artifacts: 'file://.kiln/artifacts' }),

@@ -183,19 +183,24 @@ export function holdoutSplit(table: Table, testFraction: number, options: SplitO
   return { train, test };
 }
 
-/** The holdout (when `testFraction` > 0) and the cross-validation folds on its training rows. */
-export function splitFromConfig(
-  table: Table,
-  config: SplitConfig,
-  options: { seed: number; target?: string },
-): { holdout: Holdout | null; folds: Fold[] } {
-  const base: SplitOptions = {
+/** The split options a project's `split` section gives, for one seed. */
+export function splitOptions(config: SplitConfig, options: { seed: number; target?: string }): SplitOptions {
+  return {
     strategy: config.strategy,
     shuffle: config.shuffle,
     column: config.column,
     target: options.target,
     seed: options.seed,
   };
+}
+
+/** The holdout (when `testFraction` > 0) and the cross-validation folds on its training rows. */
+export function splitFromConfig(
+  table: Table,
+  config: SplitConfig,
+  options: { seed: number; target?: string },
+): { holdout: Holdout | null; folds: Fold[] } {
+  const base = splitOptions(config, options);
   const holdout = config.testFraction > 0 ? holdoutSplit(table, config.testFraction, base) : null;
   const folds = kFoldSplit(table, config.folds, { ...base, rows: holdout?.train });
   return { holdout, folds };

@@ -45,5 +45,5 @@ export {
   unitPlotSvg,
 } from './report/svg.js';
 export { renderTerminalSummary } from './report/terminal.js';
-export type { DataInputSummary, RunReport, TrialSummary } from './report/types.js';
+export type { DataInputSummary, RunReport, TrialSummary, Variability } from './report/types.js';
 export { selectThreshold, type ThresholdChoice, type ThresholdStrategy } from './threshold.js';

@@ -38,8 +38,14 @@ export function checkProject({ project, configFile }: LoadedProject): void {
     };
     if (report('model.params', project.model.params)) {
       try {
-        for (const candidate of searchCandidates(project.model.params, project.model.search, project.seed)) {
-          if (!report('model.search.space', candidate)) break;
+        const candidates = searchCandidates(
+          { params: project.model.params, features: project.features },
+          project.model.search,
+          project.seed,
+        );
+        for (const candidate of candidates) {
+          if (!report('model.search.space', candidate.params)) break;
+          checkFeatureSteps(candidate.features);
         }
       } catch (error) {
         issues.push((error as Error).message);

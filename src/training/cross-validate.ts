@@ -6,20 +6,22 @@ import { type Matrix, takeMatrixRows } from '../features/matrix.js';
 import { fitPipeline } from '../features/pipeline.js';
 import type { ModelFamily, SavedModel } from '../models/family.js';
 import type { Progress } from '../util/progress.js';
+import type { Candidate } from './search.js';
 
 export interface CrossValidationInput {
   table: Table;
   y: Int32Array;
   classes: readonly string[];
   folds: readonly Fold[];
-  features: readonly FeatureStepConfig[];
   exclude: readonly string[];
   family: ModelFamily<unknown>;
-  candidates: readonly Record<string, unknown>[];
+  candidates: readonly Candidate[];
   headline: string;
   positive: number | undefined;
   seed: number;
   progress: Progress;
+  /** Progress stage name; "cross-validate" unless this is a search on a validation split. */
+  stage?: string;
   warn: (message: string) => void;
   /** Called as each trial finishes (the run records it at once, so a crash loses nothing finished). */
   onTrial?: (trial: TrialResult) => Promise<void> | void;
@@ -27,6 +29,7 @@ export interface CrossValidationInput {
 
 export interface TrialResult {
   index: number;
+  /** The model params, plus the candidate's feature settings (`features.<i>.<field>`). */
   params: Record<string, unknown>;
   foldScores: number[];
   mean: number;
@@ -46,28 +49,38 @@ interface PreparedFold {
 }
 
 /**
- * k-fold cross-validation of every candidate. The feature pipeline is fitted on each fold's training
- * rows only, once per fold, and reused across candidates (pipelines do not depend on model params).
+ * k-fold cross-validation of every candidate (one fold: a fixed validation split). The feature
+ * pipeline is fitted on each fold's training rows only, and reused by consecutive candidates with the
+ * same feature steps (only the last prepared folds are kept: they can be large).
  */
 export async function crossValidate(
   input: CrossValidationInput,
 ): Promise<{ trials: TrialResult[]; best: number }> {
   const { table, classes, folds, family, candidates, headline, progress } = input;
   const k = classes.length;
-  const prepared = folds.map((fold, f) => prepareFold(input, fold, f));
+  let prepared: { key: string; folds: PreparedFold[] } | undefined;
   const trials: TrialResult[] = [];
   const totalFits = candidates.length * folds.length;
-  progress.stage('cross-validate', { folds: folds.length, trials: candidates.length });
-  for (const [index, params] of candidates.entries()) {
+  progress.stage(input.stage ?? 'cross-validate', { folds: folds.length, trials: candidates.length });
+  for (const [index, candidate] of candidates.entries()) {
     const started = performance.now();
+    const featuresKey = JSON.stringify(candidate.features);
+    if (prepared?.key !== featuresKey) {
+      prepared = undefined; // let the previous folds go before fitting the next pipelines
+      prepared = {
+        key: featuresKey,
+        folds: folds.map((fold, f) => prepareFold(input, candidate.features, fold, f)),
+      };
+    }
+    const params = { ...candidate.params, ...candidate.settings };
     const oof = new Float64Array(table.nRows * k).fill(Number.NaN);
     const foldScores: number[] = [];
     // Each fold starts from the previous fold's solution: same optimum, fewer solver iterations. The
     // packaged final fit starts cold, so it depends on its config and data alone.
     let warmStart: SavedModel | undefined;
-    for (const [f, fold] of prepared.entries()) {
+    for (const [f, fold] of prepared.folds.entries()) {
       const model = family.fit(fold.Xtrain, fold.ytrain, {
-        params: family.params.parse(params),
+        params: family.params.parse(candidate.params),
         classes,
         seed: input.seed + f,
         warn: (message) => input.warn(`trial ${index + 1}, fold ${f + 1}: ${message}`),
@@ -110,9 +123,14 @@ export async function crossValidate(
   return { trials, best: bestTrial(trials, headline) };
 }
 
-function prepareFold(input: CrossValidationInput, fold: Fold, f: number): PreparedFold {
+function prepareFold(
+  input: CrossValidationInput,
+  features: readonly FeatureStepConfig[],
+  fold: Fold,
+  f: number,
+): PreparedFold {
   const trainTable = takeRows(input.table, fold.train);
-  const { pipeline, X: Xtrain } = fitPipeline(input.features, trainTable, { exclude: input.exclude });
+  const { pipeline, X: Xtrain } = fitPipeline(features, trainTable, { exclude: input.exclude });
   const { X, rowErrors } = pipeline.transform(takeRows(input.table, fold.valid));
   let validRows = fold.valid;
   let Xvalid = X;

@@ -1,39 +1,53 @@
-import type { z } from 'zod';
-import type { modelSchema } from '../config/schema.js';
+import { type FeatureStepConfig, featureStepSchema, type SearchConfig } from '../config/schema.js';
 import { Random } from '../util/random.js';
 
-type SearchConfig = NonNullable<z.infer<typeof modelSchema>['search']>;
-type Candidate = Record<string, unknown>;
+/** One point of a search: the model parameters and the feature steps it is fitted with. */
+export interface Candidate {
+  params: Record<string, unknown>;
+  features: readonly FeatureStepConfig[];
+  /** What this candidate sets, keyed as in `search.space` (model params by name, `features.<i>.<field>`). */
+  settings: Record<string, unknown>;
+}
+
+const FEATURE_KEY = /^features\.(\d+)\.([A-Za-z_][A-Za-z0-9_]*)$/;
 
 /**
- * The hyperparameter candidates a search evaluates, each merged over the base parameters.
+ * The candidates a search evaluates, each merged over the base parameters and feature steps.
  * Grid: every combination of listed values. Random: `trials` seeded draws (lists uniformly,
- * ranges uniformly or log-uniformly).
+ * ranges uniformly or log-uniformly). Without a search: the base alone.
  */
 export function searchCandidates(
-  base: Candidate,
+  base: { params: Record<string, unknown>; features: readonly FeatureStepConfig[] },
   search: SearchConfig | undefined,
   seed: number,
 ): Candidate[] {
-  if (!search) return [{ ...base }];
+  if (!search) return [{ params: { ...base.params }, features: base.features, settings: {} }];
   const names = Object.keys(search.space);
-  if (search.strategy === 'grid') {
-    let combos: Candidate[] = [{}];
-    for (const name of names) {
-      const values = search.space[name];
-      if (!Array.isArray(values)) {
-        throw new Error(
-          `model.search.space.${name}: grid search needs a list of values, got a range (use strategy "random" for ranges)`,
-        );
-      }
-      combos = combos.flatMap((combo) => values.map((value) => ({ ...combo, [name]: value })));
+  for (const name of names) checkFeatureKey(name, base.features);
+  const settings =
+    search.strategy === 'grid' ? gridSettings(search, names) : randomSettings(search, names, seed);
+  return settings.map((s) => applySettings(base, s));
+}
+
+function gridSettings(search: SearchConfig, names: string[]): Record<string, unknown>[] {
+  let combos: Record<string, unknown>[] = [{}];
+  for (const name of names) {
+    const values = search.space[name];
+    if (!Array.isArray(values)) {
+      throw new Error(
+        `model.search.space.${name}: grid search needs a list of values, got a range (use strategy "random" for ranges)`,
+      );
     }
-    return combos.map((combo) => ({ ...base, ...combo }));
+    combos = combos.flatMap((combo) => values.map((value) => ({ ...combo, [name]: value })));
   }
+  return combos;
+}
+
+function randomSettings(search: SearchConfig, names: string[], seed: number): Record<string, unknown>[] {
   const rng = new Random(seed).fork(7919);
-  const out: Candidate[] = [];
+  const out: Record<string, unknown>[] = [];
   for (let t = 0; t < search.trials; t++) {
-    const draw: Candidate = {};
+    const draw: Record<string, unknown> = {};
     for (const name of names) {
       const values = search.space[name];
       if (Array.isArray(values)) {
@@ -51,7 +65,52 @@ export function searchCandidates(
       if (integer) value = Math.round(value);
       draw[name] = value;
     }
-    out.push({ ...base, ...draw });
+    out.push(draw);
   }
   return out;
+}
+
+function checkFeatureKey(name: string, features: readonly FeatureStepConfig[]): void {
+  if (!name.startsWith('features.')) return;
+  const match = FEATURE_KEY.exec(name);
+  if (!match)
+    throw new Error(`model.search.space.${name}: a feature setting is "features.<step index>.<field>"`);
+  const index = Number(match[1]);
+  if (index >= features.length)
+    throw new Error(
+      `model.search.space.${name}: there is no feature step ${index} (the project has ${features.length}, numbered from 0)`,
+    );
+  if (match[2] === 'step')
+    throw new Error(`model.search.space.${name}: the kind of a step cannot be searched`);
+}
+
+/** The candidate for one set of settings; each changed feature step is validated as a whole. */
+function applySettings(
+  base: { params: Record<string, unknown>; features: readonly FeatureStepConfig[] },
+  settings: Record<string, unknown>,
+): Candidate {
+  const params = { ...base.params };
+  const features = [...base.features];
+  const changedSteps = new Set<number>();
+  for (const [name, value] of Object.entries(settings)) {
+    const match = FEATURE_KEY.exec(name);
+    if (!match) {
+      params[name] = value;
+      continue;
+    }
+    const index = Number(match[1]);
+    features[index] = { ...features[index], [match[2]]: value } as FeatureStepConfig;
+    changedSteps.add(index);
+  }
+  for (const index of changedSteps) {
+    const parsed = featureStepSchema.safeParse(features[index]);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(
+        `model.search.space: feature step ${index} with ${JSON.stringify(settings)} is invalid: ${issue.path.join('.') || '(step)'}: ${issue.message}`,
+      );
+    }
+    features[index] = parsed.data;
+  }
+  return { params, features, settings };
 }

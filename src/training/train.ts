@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LoadedProject } from '../config/load.js';
 import type { Project } from '../config/schema.js';
 import { loadTable } from '../data/load.js';
-import { splitFromConfig } from '../data/split.js';
+import { holdoutSplit, splitFromConfig, splitOptions } from '../data/split.js';
 import { getColumn, takeRows } from '../data/table.js';
 import {
   allGatesPassed,
@@ -11,8 +11,6 @@ import {
   bootstrapMetric,
   classificationMetrics,
   evaluateGates,
-  type FoldSummary,
-  foldSummary,
   type GateResult,
   metricValues,
   type RunReport,
@@ -20,6 +18,7 @@ import {
   renderTerminalSummary,
   reportCurves,
   selectThreshold,
+  type Variability,
 } from '../evaluation/index.js';
 import { fitPipeline } from '../features/pipeline.js';
 import { getModelFamily } from '../models/registry.js';
@@ -32,10 +31,11 @@ import type { MetadataStore, ModelVersion, RunRecord } from '../stores/metadata/
 import { type Progress, silentProgress } from '../util/progress.js';
 import { codeVersion, dependencyVersions } from '../util/provenance.js';
 import { checkProject } from './check.js';
-import { crossValidate } from './cross-validate.js';
+import { crossValidate, type TrialResult } from './cross-validate.js';
 import { encodeLabels } from './labels.js';
 import { dataFingerprint, projectManifest } from './manifest.js';
 import { searchCandidates } from './search.js';
+import { foldMetrics, repeatedCrossValidation, summarise } from './variability.js';
 
 export interface TrainOptions {
   progress?: Progress;
@@ -221,70 +221,79 @@ async function execute(
   const yDev = pick(y, devRows);
 
   const family = getModelFamily(project.model.family);
-  const candidates = options.noSearch
-    ? [project.model.params]
-    : searchCandidates(project.model.params, project.model.search, seed);
+  const search = options.noSearch ? undefined : project.model.search;
+  const candidates = searchCandidates(
+    { params: project.model.params, features: project.features },
+    search,
+    seed,
+  );
   const exclude = [project.target.column, project.data.id, project.split.column].filter((c): c is string =>
     Boolean(c),
   );
   const headline = project.evaluation.headline;
-  const { trials, best } = await timed('cross_validate', () =>
-    crossValidate({
-      table,
-      y,
-      classes,
-      folds,
-      features: project.features,
-      exclude,
-      family,
-      candidates,
-      headline,
-      positive,
-      seed,
-      progress,
-      warn,
-      onTrial: (t) =>
-        store.recordTrial({
-          runId: run.id,
-          index: t.index,
-          params: t.params,
-          foldScores: t.foldScores,
-          mean: t.mean,
-          std: t.std,
-          seconds: t.seconds,
-        }),
-    }),
-  );
-  const chosen = trials[best];
+  const cvInput = { table, y, classes, exclude, family, headline, positive, progress, warn };
+  const recordTrial = (t: TrialResult) =>
+    store.recordTrial({
+      runId: run.id,
+      index: t.index,
+      params: t.params,
+      foldScores: t.foldScores,
+      mean: t.mean,
+      std: t.std,
+      seconds: t.seconds,
+    });
+  const validation = search?.validation ?? 'cv';
+  let trials: TrialResult[];
+  let best: number;
+  let chosenTrial: TrialResult;
+  let searchScoredOn = `${folds.length}-fold cross-validation`;
+  if (validation !== 'cv' && candidates.length > 1) {
+    // Candidates compete on one fixed validation split; only the winner is cross-validated.
+    const split = holdoutSplit(table, validation.fraction, {
+      ...splitOptions(project.split, { seed, target: project.target.column }),
+      rows: devRows,
+    });
+    searchScoredOn = `a fixed validation split (${split.test.length} of ${devRows.length} rows, seed ${seed})`;
+    ({ trials, best } = await timed('search', () =>
+      crossValidate({
+        ...cvInput,
+        folds: [{ train: split.train, valid: split.test }],
+        candidates,
+        seed,
+        stage: 'search',
+        onTrial: recordTrial,
+      }),
+    ));
+    const evaluated = await timed('cross_validate', () =>
+      crossValidate({ ...cvInput, folds, candidates: [candidates[best]], seed }),
+    );
+    chosenTrial = evaluated.trials[0];
+  } else {
+    ({ trials, best } = await timed('cross_validate', () =>
+      crossValidate({ ...cvInput, folds, candidates, seed, onTrial: recordTrial }),
+    ));
+    chosenTrial = trials[best];
+  }
+  const chosen = candidates[best];
   const params = family.params.parse(chosen.params) as Record<string, unknown>;
+  const featureSettings = Object.fromEntries(
+    Object.entries(chosen.settings).filter(([key]) => key.startsWith('features.')),
+  );
 
   // Evaluate the chosen candidate's out-of-fold predictions.
   progress.stage('evaluate');
-  const scored = devRows.filter((i) => !Number.isNaN(chosen.oof[i * classes.length]));
+  const scored = devRows.filter((i) => !Number.isNaN(chosenTrial.oof[i * classes.length]));
   const oof = {
     yTrue: pick(y, scored),
-    proba: pickRows(chosen.oof, scored, classes.length),
+    proba: pickRows(chosenTrial.oof, scored, classes.length),
     classes,
     positive,
   };
   const threshold =
     positive === undefined ? undefined : selectThreshold(oof, project.evaluation.threshold).threshold;
   const pooled = classificationMetrics({ ...oof, threshold });
-  const foldValues = folds.map((fold) => {
-    const rows = fold.valid.filter((i) => !Number.isNaN(chosen.oof[i * classes.length]));
-    return metricValues(
-      classificationMetrics({
-        yTrue: pick(y, rows),
-        proba: pickRows(chosen.oof, rows, classes.length),
-        classes,
-        positive,
-        threshold,
-      }),
-    );
-  });
-  const foldSummaries: Record<string, FoldSummary> = {};
-  for (const name of Object.keys(foldValues[0]))
-    foldSummaries[name] = foldSummary(foldValues.map((m) => m[name]));
+  const foldValues = foldMetrics(chosenTrial, folds, y, classes, positive, threshold);
+  const foldSummaries = summarise(foldValues);
   const cvMeans = Object.fromEntries(Object.entries(foldSummaries).map(([name, s]) => [name, s.mean]));
   const intervals: Record<string, BootstrapInterval> = {};
   if (project.evaluation.bootstrap > 0) {
@@ -293,11 +302,32 @@ async function execute(
     );
   }
 
+  let variability: Variability | undefined;
+  if (project.evaluation.repeats > 1) {
+    if (project.split.strategy === 'time' || !project.split.shuffle)
+      warn(
+        'evaluation.repeats: the folds do not change with the seed (time split or shuffle off); repeats vary only the model seed',
+      );
+    variability = await timed('repeats', () =>
+      repeatedCrossValidation({
+        cv: cvInput,
+        split: project.split,
+        target: project.target.column,
+        rows: devRows,
+        candidate: chosen,
+        repeats: project.evaluation.repeats,
+        seed,
+        threshold,
+        firstRepeat: foldValues,
+      }),
+    );
+  }
+
   let packageDir: string | null = null;
   let testMetrics: Record<string, number> | undefined;
   if (!options.evaluateOnly) {
     progress.stage('final fit', { rows: dev.nRows, params: JSON.stringify(params) });
-    const { pipeline, X } = await timed('final_fit', () => fitPipeline(project.features, dev, { exclude }));
+    const { pipeline, X } = await timed('final_fit', () => fitPipeline(chosen.features, dev, { exclude }));
     const model = await timed('final_fit', () =>
       family.fit(X, yDev, {
         params,
@@ -377,7 +407,7 @@ async function execute(
     project: project.name,
     runId: run.id,
     createdAt: new Date().toISOString(),
-    model: { family: family.name, params },
+    model: { family: family.name, params: { ...params, ...featureSettings } },
     data: [
       {
         name: dataReport.path,
@@ -405,10 +435,12 @@ async function execute(
         : { strategy: project.evaluation.threshold.strategy, value: threshold },
     curves: reportCurves({ ...oof, threshold }),
     gates,
+    variability,
     search:
       trials.length > 1
         ? {
             metric: headline,
+            scoredOn: searchScoredOn,
             trials: trials.map((t) => ({ id: t.index + 1, params: t.params, score: t.mean, std: t.std })),
             bestId: best + 1,
           }
@@ -425,7 +457,7 @@ async function execute(
     report,
     summary: renderTerminalSummary(report),
     update: {
-      params: { ...params, threshold },
+      params: { ...params, ...featureSettings, threshold },
       metrics: {
         headline,
         cv: cvMeans,
@@ -434,6 +466,7 @@ async function execute(
         intervals,
         test: testMetrics,
         gates,
+        ...(variability ? { repeats: variability.overRepeats } : {}),
       },
       durations,
       data,

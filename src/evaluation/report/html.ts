@@ -42,6 +42,7 @@ export function renderHtmlReport(report: RunReport): string {
     dataSection(report),
     gatesSection(report),
     metricsSection(report),
+    variabilitySection(report),
     curvesSection(report),
     confusionSection(report),
     perClassSection(report),
@@ -153,6 +154,21 @@ function metricsSection(r: RunReport): string {
 ${ciNote ? `<p class="note">Percentile bootstrap over rows; ${ciNote}.</p>` : ''}`;
 }
 
+function variabilitySection(r: RunReport): string {
+  const v = r.variability;
+  if (!v) return '';
+  const names = orderedMetricNames(v.perRepeat[0]);
+  const rows = names.map((name) => {
+    const over = v.overRepeats[name];
+    const folds = v.overFolds[name];
+    return `<tr${name === r.headline ? ' class="headline"' : ''}><td><code>${esc(name)}</code></td>${v.perRepeat.map((m) => `<td class="num">${formatNumber(m[name])}</td>`).join('')}<td class="num">${formatNumber(over.mean)} ± ${formatNumber(over.std)}</td><td class="num">${formatNumber(folds.mean)} ± ${formatNumber(folds.std)}</td></tr>`;
+  });
+  return `<h2>Variability</h2>
+<p class="note">The chosen model cross-validated ${v.repeats} times, ${v.folds} folds each, on folds drawn with seeds ${v.seeds.join(', ')} (the first is the run's own cross-validation). Each repeat column is that repeat's mean over folds.</p>
+<div class="scroll"><table><thead><tr><th>metric</th>${v.seeds.map((seed) => `<th class="num">seed ${seed}</th>`).join('')}<th class="num">mean ± std over repeats</th><th class="num">mean ± std over all ${v.repeats * v.folds} folds</th></tr></thead>
+<tbody>${rows.join('')}</tbody></table></div>`;
+}
+
 function curvesSection(r: RunReport): string {
   const c = r.curves;
   if (!c) return '';
@@ -225,7 +241,12 @@ function confusionSection(r: RunReport): string {
 function searchSection(r: RunReport): string {
   const search = r.search;
   if (!search || search.trials.length === 0) return '';
-  const keys = [...new Set(search.trials.flatMap((t) => Object.keys(t.params)))].sort();
+  // Only the settings that differ between trials: the rest is the model's configuration above.
+  const allKeys = [...new Set(search.trials.flatMap((t) => Object.keys(t.params)))].sort();
+  const varying = allKeys.filter(
+    (k) => new Set(search.trials.map((t) => JSON.stringify(t.params[k]))).size > 1,
+  );
+  const keys = varying.length > 0 ? varying : allKeys;
   const better = METRICS[search.metric]?.higherIsBetter ?? true;
   // Best first; NaN scores (failed trials) last.
   const score = (t: TrialSummary) =>
@@ -236,6 +257,6 @@ function searchSection(r: RunReport): string {
       `<tr${t.id === search.bestId ? ' class="best"' : ''}><td>${esc(String(t.id))}</td>${keys.map((k) => `<td>${Object.hasOwn(t.params, k) ? esc(formatParam(t.params[k])) : ''}</td>`).join('')}<td class="num">${formatNumber(t.score)}${t.std !== undefined ? ` ± ${formatNumber(t.std)}` : ''}</td></tr>`,
   );
   return `<h2>Hyperparameter search</h2>
-<p class="note">${search.trials.length} trials ranked by <code>${esc(search.metric)}</code>, best first${search.bestId !== undefined ? '; the selected trial is highlighted' : ''}.</p>
+<p class="note">${search.trials.length} trials${search.scoredOn ? `, each scored on ${esc(search.scoredOn)},` : ''} ranked by <code>${esc(search.metric)}</code>, best first${search.bestId !== undefined ? '; the selected trial is highlighted' : ''}.</p>
 <div class="scroll"><table><thead><tr><th>trial</th>${keys.map((k) => `<th>${esc(k)}</th>`).join('')}<th class="num">${esc(search.metric)}</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }

@@ -13,7 +13,8 @@ export function renderTerminalSummary(report: RunReport): string {
   if (report.threshold) {
     lines.push(`decision threshold ${formatNumber(report.threshold.value)} (${report.threshold.strategy})`);
   }
-  lines.push('', ...metricLines(report), '', ...confusionLines(report), '', ...gateLines(report));
+  lines.push('', ...metricLines(report), ...variabilityLines(report));
+  lines.push('', ...confusionLines(report), '', ...gateLines(report));
   for (const w of report.warnings ?? []) lines.push(`warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }
@@ -41,6 +42,34 @@ function metricLines(r: RunReport): string[] {
     ]);
   }
   return [...table(rows, (c) => c > 0), '(* headline metric)'];
+}
+
+/** The headline and accuracy over repeated cross-validations, one row per repeat. */
+function variabilityLines(r: RunReport): string[] {
+  const v = r.variability;
+  if (!v) return [];
+  const names = [
+    r.headline,
+    ...(r.headline !== 'accuracy' && 'accuracy' in v.overRepeats ? ['accuracy'] : []),
+  ];
+  const rows = [
+    ['repeat', 'seed', ...names],
+    ...v.perRepeat.map((m, i) => [
+      String(i + 1),
+      String(v.seeds[i]),
+      ...names.map((n) => formatNumber(m[n])),
+    ]),
+    [
+      'mean ± std',
+      '',
+      ...names.map((n) => `${formatNumber(v.overRepeats[n].mean)} ± ${formatNumber(v.overRepeats[n].std)}`),
+    ],
+  ];
+  return [
+    '',
+    `Variability: ${v.repeats} repeats of ${v.folds}-fold cross-validation (fold means; std over repeats)`,
+    ...table(rows, (c) => c > 1),
+  ];
 }
 
 function confusionLines(r: RunReport): string[] {

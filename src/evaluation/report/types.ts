@@ -22,6 +22,20 @@ export interface TrialSummary {
   std?: number;
 }
 
+/** The chosen model cross-validated again on folds drawn with other seeds. */
+export interface Variability {
+  repeats: number;
+  folds: number;
+  /** The seed of each repeat's folds (the first is the run's own cross-validation). */
+  seeds: readonly number[];
+  /** Each repeat's fold-mean of every metric. */
+  perRepeat: readonly Readonly<Record<string, number>>[];
+  /** Mean ± std over the repeats' fold-means. */
+  overRepeats: Readonly<Record<string, FoldSummary>>;
+  /** Mean ± std over every fold of every repeat. */
+  overFolds: Readonly<Record<string, FoldSummary>>;
+}
+
 /** Everything a run report shows: plain data the trainer fills, stored as JSON beside the HTML. */
 export interface RunReport {
   title: string;
@@ -52,6 +66,14 @@ export interface RunReport {
   /** Binary runs: `reportCurves` output. */
   curves?: ReportCurves;
   gates: readonly GateResult[];
-  search?: { metric: string; trials: readonly TrialSummary[]; bestId?: number | string };
+  /** Repeated cross-validation of the chosen model (`evaluation.repeats` > 1). */
+  variability?: Variability;
+  search?: {
+    metric: string;
+    /** Where trials were scored, e.g. "5-fold cross-validation" or "a fixed validation split (…)". */
+    scoredOn?: string;
+    trials: readonly TrialSummary[];
+    bestId?: number | string;
+  };
   warnings?: readonly string[];
 }
