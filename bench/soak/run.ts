@@ -82,6 +82,31 @@ interface Sample {
   t: number;
   rssMiB: number;
   cpuSeconds: number | null;
+  /** The main thread's V8 heap and memory outside it, from the server's /metrics (Kiln only). */
+  heapUsedMiB?: number;
+  heapTotalMiB?: number;
+  externalMiB?: number;
+}
+
+const HEAP_METRICS = {
+  heapUsedMiB: 'nodejs_heap_size_used_bytes',
+  heapTotalMiB: 'nodejs_heap_size_total_bytes',
+  externalMiB: 'nodejs_external_memory_bytes',
+} as const;
+
+/** Node's default process metrics, where the server exposes them; {} otherwise. */
+async function heapSample(base: string): Promise<Partial<Sample>> {
+  try {
+    const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    const out: Partial<Sample> = {};
+    for (const [key, metric] of Object.entries(HEAP_METRICS)) {
+      const match = new RegExp(`^${metric} ([0-9.e+]+)`, 'm').exec(text);
+      if (match) out[key as keyof typeof HEAP_METRICS] = Number(match[1]) / 2 ** 20;
+    }
+    return out;
+  } catch {
+    return {};
+  }
 }
 
 async function main() {
@@ -157,10 +182,15 @@ async function main() {
       const rss = rssBytes(server.pid);
       if (rss === null) throw new Error(`${spec.label} exited during the soak:\n${server.output()}`);
       const t = (Date.now() - t0) / 1000;
-      if (!done) samples.push({ t, rssMiB: rss / 2 ** 20, cpuSeconds: cpuSeconds(server.pid) });
+      const heap = await heapSample(server.base);
+      if (!done) samples.push({ t, rssMiB: rss / 2 ** 20, cpuSeconds: cpuSeconds(server.pid), ...heap });
       if (t - lastReport >= 60 || done) {
         lastReport = t;
-        log(`  ${t.toFixed(0).padStart(4)} s  RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
+        const v8 =
+          heap.heapUsedMiB === undefined
+            ? ''
+            : `, V8 heap ${heap.heapUsedMiB.toFixed(1)} used / ${heap.heapTotalMiB?.toFixed(1)} MiB, external ${heap.externalMiB?.toFixed(1)} MiB`;
+        log(`  ${t.toFixed(0).padStart(4)} s  RSS ${(rss / 2 ** 20).toFixed(1)} MiB${v8}`);
       }
     }
     if (!done) {

@@ -3,7 +3,6 @@
  * timed into its own histogram. A request holds one `LiveModel` from start to end, so a swap never mixes
  * two versions inside a request.
  */
-import { randomUUID } from 'node:crypto';
 import type { Table } from '../../data/table.js';
 import type { Matrix } from '../../features/matrix.js';
 import type { FittedPipeline } from '../../features/pipeline.js';
@@ -19,6 +18,7 @@ import {
   rowsToTable,
   type Signature,
 } from './validation.js';
+import { uuid7 } from '../../util/uuid7.js';
 
 /**
  * What scores a request: the package's `FittedModel` (JS) reads the transformed matrix; a graph that
@@ -141,7 +141,7 @@ export async function predictTable(
   const ids = new Array<string>(table.nRows);
   for (let i = 0; i < table.nRows; i++) {
     labels[i] = labelOf(live, proba, i * k);
-    ids[i] = randomUUID();
+    ids[i] = uuid7();
     live.instruments.predicted(labels[i]);
   }
   lap(stage.postprocess, t);
