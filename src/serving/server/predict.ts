@@ -7,6 +7,7 @@ import type { Table } from '../../data/table.js';
 import type { Matrix } from '../../features/matrix.js';
 import type { FittedPipeline } from '../../features/pipeline.js';
 import type { Manifest } from '../../packaging/manifest.js';
+import { uuid7 } from '../../util/uuid7.js';
 import { type ModelInstruments, NO_INSTRUMENTS } from './metrics.js';
 import {
   compileSignature,
@@ -18,7 +19,6 @@ import {
   rowsToTable,
   type Signature,
 } from './validation.js';
-import { uuid7 } from '../../util/uuid7.js';
 
 /**
  * What scores a request: the package's `FittedModel` (JS) reads the transformed matrix; a graph that
