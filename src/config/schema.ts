@@ -53,6 +53,12 @@ export const dataSchema = z.strictObject({
    * values for those columns (a missing target rejects it with a reason).
    */
   join: z.array(z.strictObject({ source: sourceSchema, on: z.string().min(1) })).default([]),
+  /**
+   * A separate labelled test file (same schema and joins), e.g. a dataset's official test split:
+   * scored once by the final model and reported, and the gates use its metrics. Not with
+   * `split.testFraction`.
+   */
+  test: sourceSchema.optional(),
   /** Rows with a missing target are always rejected with a reason, never dropped silently. */
 });
 export type DataConfig = z.infer<typeof dataSchema>;

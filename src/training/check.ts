@@ -21,6 +21,8 @@ export function checkProject({ project, configFile }: LoadedProject): void {
   if ((project.split.strategy === 'group' || project.split.strategy === 'time') && !project.split.column) {
     issues.push(`split.column: required by the "${project.split.strategy}" strategy`);
   }
+  if (project.data.test && project.split.testFraction > 0)
+    issues.push('split.testFraction: a test file is configured (data.test); hold out one or the other');
   if (!modelFamilyNames().includes(project.model.family)) {
     issues.push(
       `model.family: unknown model family "${project.model.family}"; registered: ${modelFamilyNames().join(', ')}`,

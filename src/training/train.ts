@@ -4,7 +4,7 @@ import type { LoadedProject } from '../config/load.js';
 import type { Project } from '../config/schema.js';
 import { loadTable } from '../data/load.js';
 import { holdoutSplit, splitFromConfig, splitOptions } from '../data/split.js';
-import { getColumn, takeRows } from '../data/table.js';
+import { getColumn, type Table, takeRows } from '../data/table.js';
 import {
   allGatesPassed,
   type BootstrapInterval,
@@ -200,6 +200,24 @@ async function execute(
       rowsRejected: 0,
     })),
   ];
+  const testFile = project.data.test
+    ? await timed('load', () =>
+        loadTable(
+          { ...project.data, source: project.data.test! },
+          {
+            baseDir: dir,
+            requiredNonNull: [project.target.column],
+            rejectsPath: path.join(runDir, 'test-rejects.csv'),
+          },
+        ),
+      )
+    : null;
+  if (testFile) {
+    progress.info(
+      `read ${testFile.report.rowsRead} test rows: ${testFile.report.rowsAccepted} accepted, ${testFile.report.rowsRejected} rejected`,
+    );
+    data.push(dataFingerprint('test', testFile.report));
+  }
   await store.updateRun(run.id, { data });
 
   const { classes, codes: y } = encodeLabels(getColumn(table, project.target.column));
@@ -216,7 +234,15 @@ async function execute(
 
   const { holdout, folds } = splitFromConfig(table, project.split, { seed, target: project.target.column });
   const devRows = holdout?.train ?? Int32Array.from({ length: table.nRows }, (_, i) => i);
-  const testRows = holdout?.test ?? null;
+  const test = holdout
+    ? { table: takeRows(table, holdout.test), y: pick(y, holdout.test), name: 'held-out test set' }
+    : testFile
+      ? {
+          table: testFile.table,
+          y: testLabels(testFile.table, project.target.column, classes, testFile.report.path),
+          name: `test file ${testFile.report.path}`,
+        }
+      : null;
   const dev = takeRows(table, devRows);
   const yDev = pick(y, devRows);
 
@@ -336,20 +362,17 @@ async function execute(
         warn: (m) => warn(`final fit: ${m}`),
       }),
     );
-    if (testRows) {
-      const testTable = takeRows(table, testRows);
-      const { X: Xtest, rowErrors } = pipeline.transform(testTable);
+    if (test) {
+      const { X: Xtest, rowErrors } = pipeline.transform(test.table);
       if (rowErrors.size)
         warn(`${rowErrors.size} test rows could not be transformed and are left out of the test metrics`);
-      const keep = Int32Array.from(testRows.keys()).filter((i) => !rowErrors.has(i));
-      const proba = pickRows(model.predictProba(Xtest), keep, classes.length);
+      const keep = Int32Array.from({ length: test.table.nRows }, (_, i) => i).filter(
+        (i) => !rowErrors.has(i),
+      );
       testMetrics = metricValues(
         classificationMetrics({
-          yTrue: pick(
-            Int32Array.from(testRows, (i) => y[i]),
-            keep,
-          ),
-          proba,
+          yTrue: pick(test.y, keep),
+          proba: pickRows(model.predictProba(Xtest), keep, classes.length),
           classes,
           positive,
           threshold,
@@ -408,17 +431,15 @@ async function execute(
     runId: run.id,
     createdAt: new Date().toISOString(),
     model: { family: family.name, params: { ...params, ...featureSettings } },
-    data: [
-      {
-        name: dataReport.path,
-        rowsRead: dataReport.rowsRead,
-        rowsAccepted: dataReport.rowsAccepted,
-        rowsRejected: dataReport.rowsRejected,
-        rejectsPath: dataReport.rejectsPath ?? undefined,
-      },
-    ],
+    data: [dataReport, ...(testFile ? [testFile.report] : [])].map((r) => ({
+      name: r.path,
+      rowsRead: r.rowsRead,
+      rowsAccepted: r.rowsAccepted,
+      rowsRejected: r.rowsRejected,
+      rejectsPath: r.rejectsPath ?? undefined,
+    })),
     evaluatedOn: testMetrics
-      ? `held-out test set (${testRows!.length} rows); folds: ${folds.length}-fold ${project.split.strategy} CV on the rest`
+      ? `${test!.name} (${test!.table.nRows} rows); folds: ${folds.length}-fold ${project.split.strategy} CV on the ${holdout ? 'rest' : 'training rows'}`
       : `${folds.length}-fold ${project.split.strategy} cross-validation, seed ${seed}: value = pooled out-of-fold predictions, folds = mean ± std over folds (gates use the fold means)`,
     classes,
     positive: positiveName,
@@ -482,6 +503,15 @@ function exportOnnx(source: OnnxExportSource, progress: Progress): Uint8Array | 
     if (!(error instanceof OnnxExportError)) throw error;
     progress.info(`package has no ONNX graph: ${error.message}`);
     return undefined;
+  }
+}
+
+/** The test file's labels as the training classes' codes; a class training never saw is an error. */
+function testLabels(table: Table, target: string, classes: readonly string[], file: string): Int32Array {
+  try {
+    return encodeLabels(getColumn(table, target), classes).codes;
+  } catch (error) {
+    throw new Error(`test file ${file}: ${(error as Error).message}`);
   }
 }
 

@@ -11,7 +11,14 @@ const base = { params: { C: 1, classWeight: null }, features };
 describe('searchCandidates', () => {
   it('grids over model params and feature fields, changing only the named step', () => {
     const search = searchSchema.parse({
-      space: { C: [0.1, 1], 'features.0.ngramRange': [[1, 1], [1, 2]], classWeight: [null, 'balanced'] },
+      space: {
+        C: [0.1, 1],
+        'features.0.ngramRange': [
+          [1, 1],
+          [1, 2],
+        ],
+        classWeight: [null, 'balanced'],
+      },
     });
     const candidates = searchCandidates(base, search, 0);
     expect(candidates).toHaveLength(8);
@@ -23,7 +30,10 @@ describe('searchCandidates', () => {
     expect(new Set(settings).size).toBe(8);
     for (const c of candidates) {
       expect(c.features[1]).toBe(features[1]);
-      expect(c.features[0]).toMatchObject({ analyzer: 'word', ngramRange: c.settings['features.0.ngramRange'] });
+      expect(c.features[0]).toMatchObject({
+        analyzer: 'word',
+        ngramRange: c.settings['features.0.ngramRange'],
+      });
       expect(c.params).not.toHaveProperty('features.0.ngramRange');
     }
     // The project's own steps are never mutated.
@@ -47,8 +57,7 @@ describe('searchCandidates', () => {
   });
 
   it('names the problem with a feature setting', () => {
-    const run = (space: Record<string, unknown>) =>
-      searchCandidates(base, searchSchema.parse({ space }), 0);
+    const run = (space: Record<string, unknown>) => searchCandidates(base, searchSchema.parse({ space }), 0);
     expect(() => run({ 'features.2.minDf': [1] })).toThrow(/no feature step 2 \(the project has 2/);
     expect(() => run({ 'features.x.minDf': [1] })).toThrow(/"features.<step index>.<field>"/);
     expect(() => run({ 'features.0.step': ['drop'] })).toThrow(/kind of a step cannot be searched/);

@@ -50,7 +50,11 @@ beforeAll(async () => {
 
 describe('search on a fixed validation split', () => {
   it('records every trial, each scored once on the same validation rows', async () => {
-    const backends = openBackends({ metadata: 'sqlite://kiln.db', artifacts: 'file://artifacts', baseDir: dir });
+    const backends = openBackends({
+      metadata: 'sqlite://kiln.db',
+      artifacts: 'file://artifacts',
+      baseDir: dir,
+    });
     const trials = await backends.store.listTrials(result.run.id);
     await backends.close();
     expect(trials).toHaveLength(4);
