@@ -1,8 +1,12 @@
 import { z } from 'zod';
-import { type CsrMatrix, denseToCsr, type Matrix } from '../features/matrix.js';
+import { denseToCsr, type Matrix } from '../features/matrix.js';
 import { Random } from '../util/random.js';
 import type { FitOptions, FittedModel, ModelFamily, SavedModel } from './family.js';
+import type { OvrTask } from './linear-svm-solver.js';
+import { resolveThreads, shared, solveTask } from './linear-svm-threads.js';
 import { classWeightParam, resolveClassWeights, validateClassifierInputs } from './logistic-regression.js';
+
+export { DualCoordinateDescent, type DualSolveOptions } from './linear-svm-solver.js';
 
 /**
  * Linear support vector classifier as scikit-learn's LinearSVC (liblinear, dual solvers): one-vs-rest
@@ -20,6 +24,10 @@ import { classWeightParam, resolveClassWeights, validateClassifierInputs } from 
  * class sigmoids are normalised to sum to 1, as scikit-learn does for one-vs-rest. With 'none' the
  * probabilities are the softmax of the decision values: an uncalibrated ranking, not probabilities.
  *
+ * The binary problems (k' one-vs-rest problems, and k' per calibration fold) are independent: above a
+ * size where it pays, they are solved on `threads` threads (linear-svm-threads.ts), each with its own
+ * seeded generator, so the model is bit-identical whatever the thread count.
+ *
  * `warmStart` is ignored: each fit starts from alpha = 0, as liblinear does.
  */
 export const linearSvmParams = z.strictObject({
@@ -36,6 +44,12 @@ export const linearSvmParams = z.strictObject({
   maxIter: z.number().int().positive().default(1000),
   calibration: z.enum(['sigmoid', 'none']).default('sigmoid'),
   calibrationFolds: z.number().int().min(2).default(3),
+  /**
+   * Threads solving the binary problems; default the KILN_THREADS environment variable, else every core
+   * (os.availableParallelism()); 1 solves on the calling thread. Small fits always use 1. Not recorded
+   * with the model: results do not depend on it.
+   */
+  threads: z.number().int().positive().optional(),
 });
 
 export type LinearSvmParams = z.infer<typeof linearSvmParams>;
@@ -52,215 +66,6 @@ export const linearSvm: ModelFamily<LinearSvmParams> = {
   fit: fitLinearSvm,
   load: loadLinearSvm,
 };
-
-export interface DualSolveOptions {
-  loss: SvmLoss;
-  tol: number;
-  maxIter: number;
-  rng: Random;
-}
-
-/**
- * Dual coordinate descent for one binary L2-regularised SVM (Hsieh et al., ICML 2008; liblinear's
- * solve_l2r_l1l2_svc with shrinking):
- *   min_alpha 0.5 alpha' (Q + D) alpha - sum alpha,  0 <= alpha_i <= U_i,  Q_ij = y_i y_j x_i.x_j
- * with U_i = C_i, D_ii = 0 (hinge) or U_i = inf, D_ii = 1 / (2 C_i) (squared hinge), and w = sum
- * alpha_i y_i x_i kept up to date. One instance serves every binary problem on the same X: the squared
- * row norms are computed once and the buffers reused. Dense input is copied to CSR once, so one tight
- * loop serves both and they give identical results.
- */
-export class DualCoordinateDescent {
-  /** The last solution: X.cols weights, then the weight of the bias feature (intercept = bias * w[cols]). */
-  readonly w: Float64Array;
-  /** The last solve's dual variables by row of X (0 for rows outside it). */
-  readonly alpha: Float64Array;
-  readonly X: CsrMatrix;
-  /** ||x_i||^2 + bias^2. */
-  private readonly sqNorms: Float64Array;
-  private readonly qd: Float64Array;
-  private readonly diag: Float64Array;
-  private readonly upper: Float64Array;
-  private readonly index: Int32Array;
-
-  /** @param bias the constant feature appended to every row (interceptScaling), 0 for none */
-  constructor(
-    X: Matrix,
-    readonly bias: number,
-  ) {
-    this.X = X.kind === 'csr' ? X : denseToCsr(X);
-    const n = X.rows;
-    this.w = new Float64Array(X.cols + 1);
-    this.alpha = new Float64Array(n);
-    this.sqNorms = new Float64Array(n);
-    this.qd = new Float64Array(n);
-    this.diag = new Float64Array(n);
-    this.upper = new Float64Array(n);
-    this.index = new Int32Array(n);
-    const { indptr, data } = this.X;
-    for (let i = 0; i < n; i++) {
-      let s = bias * bias;
-      for (let q = indptr[i]; q < indptr[i + 1]; q++) s += data[q] * data[q];
-      this.sqNorms[i] = s;
-    }
-  }
-
-  /** x_i . w, the bias feature included, for the last solution. */
-  decision(i: number): number {
-    const { indptr, indices, data } = this.X;
-    return sparseDot(indices, data, indptr[i], indptr[i + 1], this.w) + this.bias * this.w[this.X.cols];
-  }
-
-  /**
-   * Solves the problem on `rows` (rows with cost 0 take no part, as liblinear drops zero weights).
-   * @param y +1 / -1 by row of X
-   * @param cost C_i by row of X
-   * @returns outer passes made, and whether the stopping rule was met before maxIter
-   */
-  solve(
-    rows: ArrayLike<number>,
-    y: Int8Array,
-    cost: Float64Array,
-    options: DualSolveOptions,
-  ): { iterations: number; converged: boolean } {
-    const { w, alpha, qd, diag, upper, index, bias } = this;
-    const { cols: p, indptr, indices, data } = this.X;
-    const hinge = options.loss === 'hinge';
-    const { tol, maxIter, rng } = options;
-    w.fill(0);
-    alpha.fill(0);
-    let l = 0;
-    for (let r = 0; r < rows.length; r++) {
-      const i = rows[r];
-      const ci = cost[i];
-      if (!(ci > 0)) continue;
-      diag[i] = hinge ? 0 : 0.5 / ci;
-      upper[i] = hinge ? ci : Number.POSITIVE_INFINITY;
-      qd[i] = this.sqNorms[i] + diag[i];
-      index[l++] = i;
-    }
-    // `below` draws once per number but needs n < 2^21.
-    const draw = l < 2_097_152 ? (m: number) => rng.below(m) : (m: number) => rng.int(m);
-
-    let active = l;
-    let pgMaxOld = Number.POSITIVE_INFINITY;
-    let pgMinOld = Number.NEGATIVE_INFINITY;
-    let iterations = 0;
-    let converged = false;
-    while (iterations < maxIter) {
-      let pgMaxNew = Number.NEGATIVE_INFINITY;
-      let pgMinNew = Number.POSITIVE_INFINITY;
-      for (let s = 0; s < active - 1; s++) {
-        const j = s + draw(active - s);
-        const t = index[s];
-        index[s] = index[j];
-        index[j] = t;
-      }
-      for (let s = 0; s < active; s++) {
-        const i = index[s];
-        const start = indptr[i];
-        const end = indptr[i + 1];
-        const yi = y[i];
-        const ai = alpha[i];
-        const ui = upper[i];
-        const g = (sparseDot(indices, data, start, end, w) + bias * w[p]) * yi - 1 + ai * diag[i];
-
-        let pg = 0;
-        if (ai === 0) {
-          if (g > pgMaxOld) {
-            // At the lower bound and pushed further out: leave it out until the final check.
-            active--;
-            index[s] = index[active];
-            index[active] = i;
-            s--;
-            continue;
-          }
-          if (g < 0) pg = g;
-        } else if (ai === ui) {
-          if (g < pgMinOld) {
-            active--;
-            index[s] = index[active];
-            index[active] = i;
-            s--;
-            continue;
-          }
-          if (g > 0) pg = g;
-        } else {
-          pg = g;
-        }
-        if (pg > pgMaxNew) pgMaxNew = pg;
-        if (pg < pgMinNew) pgMinNew = pg;
-
-        if (Math.abs(pg) > 1e-12) {
-          const next = Math.min(Math.max(ai - g / qd[i], 0), ui);
-          alpha[i] = next;
-          const d = (next - ai) * yi;
-          sparseAxpy(indices, data, start, end, d, w);
-          w[p] += d * bias;
-        }
-      }
-      iterations++;
-      if (pgMaxNew - pgMinNew <= tol) {
-        if (active === l) {
-          converged = true;
-          break;
-        }
-        // Converged on the shrunk set: check every row again before stopping.
-        active = l;
-        pgMaxOld = Number.POSITIVE_INFINITY;
-        pgMinOld = Number.NEGATIVE_INFINITY;
-        continue;
-      }
-      pgMaxOld = pgMaxNew <= 0 ? Number.POSITIVE_INFINITY : pgMaxNew;
-      pgMinOld = pgMinNew >= 0 ? Number.NEGATIVE_INFINITY : pgMinNew;
-    }
-    return { iterations, converged };
-  }
-}
-
-/**
- * sum_q data[q] * w[indices[q]] over [start, end). Four accumulators: V8 does not reorder the additions,
- * and one chain of dependent adds runs at a third of the speed on TF-IDF rows.
- */
-function sparseDot(
-  indices: Int32Array,
-  data: Float64Array,
-  start: number,
-  end: number,
-  w: Float64Array,
-): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let q = start;
-  for (; q + 7 < end; q += 8) {
-    s0 += data[q] * w[indices[q]] + data[q + 4] * w[indices[q + 4]];
-    s1 += data[q + 1] * w[indices[q + 1]] + data[q + 5] * w[indices[q + 5]];
-    s2 += data[q + 2] * w[indices[q + 2]] + data[q + 6] * w[indices[q + 6]];
-    s3 += data[q + 3] * w[indices[q + 3]] + data[q + 7] * w[indices[q + 7]];
-  }
-  for (; q < end; q++) s0 += data[q] * w[indices[q]];
-  return s0 + s1 + (s2 + s3);
-}
-
-/** w[indices[q]] += a * data[q] over [start, end), unrolled by four (repeated indices still add in order). */
-function sparseAxpy(
-  indices: Int32Array,
-  data: Float64Array,
-  start: number,
-  end: number,
-  a: number,
-  w: Float64Array,
-): void {
-  let q = start;
-  for (; q + 3 < end; q += 4) {
-    w[indices[q]] += a * data[q];
-    w[indices[q + 1]] += a * data[q + 1];
-    w[indices[q + 2]] += a * data[q + 2];
-    w[indices[q + 3]] += a * data[q + 3];
-  }
-  for (; q < end; q++) w[indices[q]] += a * data[q];
-}
 
 /** A fitted model; decision columns follow `fittedClasses` (one column for two classes, the second positive). */
 export class LinearSvmModel implements FittedModel {
@@ -393,82 +198,136 @@ export function fitLinearSvm(X: Matrix, y: Int32Array, options: FitOptions<Linea
   }
   const classWeight = resolveClassWeights(params.classWeight, classes, counts, active.length, n, LINEAR_SVM);
   const kk = active.length === 2 ? 1 : active.length;
-  const solver = new DualCoordinateDescent(X, params.fitIntercept ? params.interceptScaling : 0);
-  const problems = new OneVsRest(solver, y, active, classWeight, params, sampleWeight);
-
-  // Separate streams, drawn in a fixed order, so the final SVM is the same with or without calibration.
-  const base = new Random(options.seed);
-  const finalRng = base.fork(0);
-  let unconverged = 0;
-
-  let calibration: { a: Float64Array; b: Float64Array } | null = null;
-  let calibrationIterations = 0;
-  if (params.calibration === 'sigmoid') {
-    const k = params.calibrationFolds;
+  const calibrated = params.calibration === 'sigmoid';
+  const k = params.calibrationFolds;
+  if (calibrated) {
     const small = active.filter((c) => counts[c] < k).map((c) => classes[c]);
     if (small.length > 0) {
       options.warn?.(
         `${LINEAR_SVM}: classes with fewer rows than the ${k} calibration folds are calibrated on decision values of SVMs that never saw them: ${small.join(', ')}`,
       );
     }
-    const fold = stratifiedFolds(y, classes.length, k, base.fork(1));
-    const outOfFold = new Float64Array(n * kk);
-    for (let f = 0; f < k; f++) {
-      const train: number[] = [];
-      const valid: number[] = [];
-      for (let i = 0; i < n; i++) (fold[i] === f ? valid : train).push(i);
-      const stats = problems.fit(Int32Array.from(train), base.fork(2 + f), (column) => {
-        for (const i of valid) outOfFold[i * kk + column] = solver.decision(i);
-      });
-      calibrationIterations += stats.iterations.reduce((a, b) => a + b, 0);
-      unconverged += stats.unconverged;
+  }
+
+  // Every binary problem gets its own generator, drawn here in a fixed order from separate streams (the
+  // final SVM's the same with or without calibration), so no result depends on the thread that solves it.
+  const base = new Random(options.seed);
+  const finalRng = base.fork(0);
+  const fold = calibrated ? stratifiedFolds(y, classes.length, k, base.fork(1)) : null;
+  const group: number[] = [];
+  const column: number[] = [];
+  const seed: number[] = [];
+  const addGroup = (g: number, rng: Random) => {
+    for (let c = 0; c < kk; c++) {
+      group.push(g);
+      column.push(c);
+      seed.push(forkSeed(rng, c));
     }
+  };
+  addGroup(-1, finalRng);
+  if (calibrated) for (let f = 0; f < k; f++) addGroup(f, base.fork(2 + f));
+
+  const csr = X.kind === 'csr' ? X : denseToCsr(X);
+  // Work ~ stored values (and the bias feature) x problems; a calibration fold's problems see (k - 1) / k
+  // of the rows, so the k folds weigh as k - 1 whole problems: (nnz + n) x k' x k in all.
+  const work = (csr.indptr[n] + n) * kk * (calibrated ? k : 1);
+  const threads = resolveThreads(params.threads, group.length, work);
+  const share = threads > 1;
+  const p = X.cols;
+  const f64 = (length: number) =>
+    share ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
+  const task: OvrTask = {
+    X: share
+      ? { ...csr, indptr: shared(csr.indptr), indices: shared(csr.indices), data: shared(csr.data) }
+      : csr,
+    bias: params.fitIntercept ? params.interceptScaling : 0,
+    y: share ? shared(y) : y,
+    active: Int32Array.from(active),
+    classWeight,
+    sampleWeight: share ? shared(sampleWeight ?? null) : (sampleWeight ?? null),
+    C: params.C,
+    loss: params.loss,
+    tol: params.tol,
+    maxIter: params.maxIter,
+    fold: share ? shared(fold) : fold,
+    group: Int32Array.from(group),
+    column: Int32Array.from(column),
+    seed: Uint32Array.from(seed),
+    weights: f64(p * kk),
+    intercept: f64(kk),
+    outOfFold: calibrated ? f64(n * kk) : null,
+    iterations: share
+      ? new Int32Array(new SharedArrayBuffer(group.length * 4))
+      : new Int32Array(group.length),
+    converged: share ? new Uint8Array(new SharedArrayBuffer(group.length)) : new Uint8Array(group.length),
+  };
+  solveTask(task, threads);
+
+  const finalIterations = Array.from(task.iterations.subarray(0, kk));
+  const finalUnconverged = kk - task.converged.subarray(0, kk).reduce((a, b) => a + b, 0);
+  const unconverged = group.length - task.converged.reduce((a, b) => a + b, 0);
+  let calibrationIterations = 0;
+  for (let t = kk; t < group.length; t++) calibrationIterations += task.iterations[t];
+
+  let calibration: { a: Float64Array; b: Float64Array } | null = null;
+  if (task.outOfFold) {
+    const { outOfFold } = task;
     calibration = { a: new Float64Array(kk), b: new Float64Array(kk) };
     const values = new Float64Array(n);
     const positive = new Uint8Array(n);
-    for (let column = 0; column < kk; column++) {
-      const pos = kk === 1 ? active[1] : active[column];
+    for (let c = 0; c < kk; c++) {
+      const pos = kk === 1 ? active[1] : active[c];
       for (let i = 0; i < n; i++) {
-        values[i] = outOfFold[i * kk + column];
+        values[i] = outOfFold[i * kk + c];
         positive[i] = y[i] === pos ? 1 : 0;
       }
       const fit = fitPlattSigmoid(values, positive, sampleWeight);
-      calibration.a[column] = fit.a;
-      calibration.b[column] = fit.b;
+      calibration.a[c] = fit.a;
+      calibration.b[c] = fit.b;
     }
   }
 
-  const p = X.cols;
-  const weights = new Float64Array(p * kk);
-  const intercept = new Float64Array(kk);
-  const all = new Int32Array(n);
-  for (let i = 0; i < n; i++) all[i] = i;
-  const final = problems.fit(all, finalRng, (column, w) => {
-    for (let j = 0; j < p; j++) weights[j * kk + column] = w[j];
-    intercept[column] = w[p] * solver.bias;
-  });
-  unconverged += final.unconverged;
   if (unconverged > 0) {
     options.warn?.(
       `${LINEAR_SVM}: ${unconverged} binary problem(s) reached maxIter (${params.maxIter}) before the projected-gradient gap fell to tol ${params.tol}; raise maxIter or tol, lower C, or scale the features`,
     );
   }
-  const converged = final.unconverged === 0;
+  const converged = finalUnconverged === 0;
+  // The thread count is not recorded with the model: it changes nothing in it.
+  const { threads: _threads, ...recorded } = params;
   const meta = {
-    params,
+    params: recorded,
     classes: [...classes],
-    iterations: final.iterations,
+    iterations: finalIterations,
     converged,
   };
   const diag = {
-    iterations: Math.max(...final.iterations),
-    iterationsTotal: final.iterations.reduce((a, b) => a + b, 0),
+    iterations: Math.max(...finalIterations),
+    iterationsTotal: finalIterations.reduce((a, b) => a + b, 0),
     converged,
     binaryProblems: kk,
     calibration: params.calibration,
     calibrationIterations,
+    threads,
   };
-  return new LinearSvmModel(classes, active, weights, intercept, calibration, meta, diag);
+  // Copies out of shared memory (slice allocates an ordinary buffer).
+  return new LinearSvmModel(
+    classes,
+    active,
+    task.weights.slice(),
+    task.intercept.slice(),
+    calibration,
+    meta,
+    diag,
+  );
+}
+
+/**
+ * The seed `parent.fork(stream)` gives its child (the same one draw from `parent`), so a child can be
+ * rebuilt as `new Random(seed)` on another thread. The test suite checks it against Random.fork.
+ */
+export function forkSeed(parent: Random, stream: number): number {
+  return (parent.nextUint32() ^ Math.imul(stream + 1, 0x9e3779b1)) >>> 0;
 }
 
 export function loadLinearSvm(saved: SavedModel, classes: readonly string[]): LinearSvmModel {
@@ -520,57 +379,6 @@ export function loadLinearSvm(saved: SavedModel, classes: readonly string[]): Li
     meta,
     diag,
   );
-}
-
-/** The k' binary problems of a fit, solved one after the other on the same buffers. */
-class OneVsRest {
-  private readonly sign: Int8Array;
-  private readonly cost: Float64Array;
-
-  constructor(
-    private readonly solver: DualCoordinateDescent,
-    private readonly y: Int32Array,
-    private readonly active: readonly number[],
-    private readonly classWeight: Float64Array,
-    private readonly params: LinearSvmParams,
-    private readonly sampleWeight: Float64Array | undefined,
-  ) {
-    this.sign = new Int8Array(y.length);
-    this.cost = new Float64Array(y.length);
-  }
-
-  /** Solves every problem on `rows`; `onSolved` reads the column's weights before the next solve. */
-  fit(
-    rows: Int32Array,
-    rng: Random,
-    onSolved: (column: number, w: Float64Array) => void,
-  ): { iterations: number[]; unconverged: number } {
-    const { y, active, classWeight, params, sampleWeight, sign, cost, solver } = this;
-    const binary = active.length === 2;
-    const columns = binary ? 1 : active.length;
-    const iterations: number[] = [];
-    let unconverged = 0;
-    for (let column = 0; column < columns; column++) {
-      const pos = binary ? active[1] : active[column];
-      const cp = params.C * classWeight[pos];
-      const cn = binary ? params.C * classWeight[active[0]] : params.C;
-      for (const i of rows) {
-        const positive = y[i] === pos;
-        sign[i] = positive ? 1 : -1;
-        cost[i] = (sampleWeight ? sampleWeight[i] : 1) * (positive ? cp : cn);
-      }
-      const result = solver.solve(rows, sign, cost, {
-        loss: params.loss,
-        tol: params.tol,
-        maxIter: params.maxIter,
-        rng: rng.fork(column),
-      });
-      iterations.push(result.iterations);
-      if (!result.converged) unconverged++;
-      onSolved(column, solver.w);
-    }
-    return { iterations, unconverged };
-  }
 }
 
 /** Fold of each row: each class's rows shuffled, then dealt round-robin over the classes laid end to end. */
