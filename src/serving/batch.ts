@@ -95,27 +95,13 @@ export async function batchPredict(options: BatchPredictOptions): Promise<BatchP
       rowsScored += keep.length;
       if (text) await write(out, text);
     }
-    if (options.sort) {
-      const sign = options.sort === 'desc' ? -1 : 1;
-      buffered.sort((a, b) => sign * (a.key - b.key));
-      for (let start = 0; start < buffered.length; start += 10_000) {
-        await write(
-          out,
-          buffered
-            .slice(start, start + 10_000)
-            .map((b) => b.line)
-            .join(''),
-        );
-      }
-    }
+    if (options.sort) await writeSorted(out, buffered, options.sort);
   } catch (error) {
     out.destroy();
     await rm(partial, { force: true });
     throw error;
   }
-  out.end();
-  await once(out, 'close');
-  await rename(partial, options.output);
+  await commitOutput(out, partial, options.output);
   const data = stream.report();
   return { data, rowsScored, rowsFiltered, rowsRejected: data.rowsRejected, rejectsPath: data.rejectsPath };
 }
@@ -157,7 +143,7 @@ function cellText(type: string, value: unknown): string {
 }
 
 /** Refuses output paths that would overwrite the input being read. */
-function assertNotInput(input: string, outputs: Record<string, string>): void {
+export function assertNotInput(input: string, outputs: Record<string, string>): void {
   const same = (a: string, b: string) => {
     if (path.resolve(a) === path.resolve(b)) return true;
     return existsSync(a) && existsSync(b) && realpathSync(a) === realpathSync(b);
@@ -167,10 +153,37 @@ function assertNotInput(input: string, outputs: Record<string, string>): void {
   }
 }
 
-function formatProbability(p: number): string {
+export function formatProbability(p: number): string {
   return Number.isNaN(p) ? '' : p.toPrecision(8);
 }
 
-async function write(out: WriteStream, text: string): Promise<void> {
+/** Writes the rows held back for sorting, ordered by their key. */
+export async function writeSorted(
+  out: WriteStream,
+  buffered: { key: number; line: string }[],
+  sort: 'desc' | 'asc',
+): Promise<void> {
+  const sign = sort === 'desc' ? -1 : 1;
+  buffered.sort((a, b) => sign * (a.key - b.key));
+  for (let start = 0; start < buffered.length; start += 10_000) {
+    await write(
+      out,
+      buffered
+        .slice(start, start + 10_000)
+        .map((b) => b.line)
+        .join(''),
+    );
+  }
+}
+
+/** Closes the output written beside its destination and moves it into place: no partial file. */
+export async function commitOutput(out: WriteStream, partial: string, output: string): Promise<void> {
+  out.end();
+  await once(out, 'close');
+  await rename(partial, output);
+}
+
+/** Writes and waits for the stream to drain when its buffer is full. */
+export async function write(out: WriteStream, text: string): Promise<void> {
   if (!out.write(text)) await once(out, 'drain');
 }

@@ -1,17 +1,49 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadPackage } from '../../packaging/load.js';
 import { batchPredict, parseFilter, type RowFilter } from '../../serving/batch.js';
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_CONCURRENCY,
+  keepLabelsOnly,
+  RemoteScoringError,
+  remotePredict,
+} from '../../serving/remote-batch.js';
+import { EXIT_USAGE, UserError } from '../errors.js';
 import { progressFor } from './shared.js';
+
+interface PredictOptions {
+  model: string;
+  input: string;
+  output: string;
+  server?: string;
+  rejects?: string;
+  sort?: 'desc' | 'asc';
+  where: RowFilter[];
+  labelsOnly?: boolean;
+  targetColumn?: string;
+  batchSize?: number;
+  concurrency?: number;
+}
 
 export function predictCommand(): Command {
   return new Command('predict')
     .description(
-      'Score a CSV or Parquet file with a model package, streaming rows through its frozen pipeline.',
+      'Score a CSV or Parquet file with a model package (local), or through a running `kiln serve` (--server).',
     )
-    .requiredOption('--model <dir>', 'model package folder (holds manifest.json)')
+    .requiredOption(
+      '--model <dir>',
+      'model package folder (holds manifest.json); with --server: the name of a model it serves',
+    )
     .requiredOption('--input <file>', 'rows to score (.csv, .tsv or .parquet)')
     .requiredOption(
       '--output <file>',
       'CSV to write: id (or source line), label, one probability column per class',
+    )
+    .option(
+      '--server <url>',
+      'score through this kiln serve, e.g. http://127.0.0.1:4002 (POST /v1/models/<name>/predict)',
     )
     .option('--rejects <file>', 'where refused rows go with one reason each (default <output>.rejects.csv)')
     .addOption(
@@ -19,44 +51,139 @@ export function predictCommand(): Command {
     )
     .option(
       '--where <filter>',
-      'score only rows matching column=value or column!=value (repeatable)',
+      'score only rows matching column=value or column!=value (repeatable; local mode)',
       collect,
       [],
     )
+    .option('--labels-only', 'write only the id and the predicted label columns (e.g. ID,intention)')
+    .option(
+      '--target-column <name>',
+      'header of the label column with --labels-only (default: the model’s target column, else "label")',
+    )
+    .option(
+      '--batch-size <n>',
+      `with --server: records per request (default ${DEFAULT_BATCH_SIZE})`,
+      atLeastOne('--batch-size'),
+    )
+    .option(
+      '--concurrency <n>',
+      `with --server: requests in flight at once (default ${DEFAULT_CONCURRENCY})`,
+      atLeastOne('--concurrency'),
+    )
     .addHelpText(
       'after',
-      '\nExample:\n  kiln predict --model pkg --input prospects.csv --output ranked.csv --sort desc --where bought_toon=false',
+      `
+Local mode (--model <package folder>) streams the file through the package's frozen pipeline in this
+process. Remote mode (--server <url> --model <name>) reads and validates the file here against the
+signature the server publishes (GET /v1/models/<name>), sends the rows in batches of named records to
+POST <url>/v1/models/<name>/predict with a few requests in flight, and writes the same CSV in input
+order; the server decides the version (e.g. the one its name@alias points at). Rows the signature
+refuses go to the rejects file; a batch the server refuses stops the run with its reasons and the
+input lines. KILN_API_KEY is sent as a bearer token when set.
+
+--labels-only writes "<id>,<target>": the model's id column (else "line", the input line number) and the
+predicted label under --target-column, else the target column the model reports, else "label".
+
+Examples:
+  kiln predict --model pkg --input prospects.csv --output ranked.csv --sort desc --where bought_toon=false
+  kiln predict --server http://127.0.0.1:4002 --model intent-posos --input test.csv \\
+    --output predictions.csv --labels-only`,
     )
-    .action(
-      async (
-        options: {
-          model: string;
-          input: string;
-          output: string;
-          rejects?: string;
-          sort?: 'desc' | 'asc';
-          where: RowFilter[];
-        },
-        command: Command,
-      ) => {
-        const progress = progressFor(command);
-        const result = await batchPredict({
-          modelDir: options.model,
-          input: options.input,
-          output: options.output,
-          rejects: options.rejects,
-          sort: options.sort,
-          where: options.where,
-          progress,
-        });
-        progress.close();
-        process.stdout.write(
-          `read ${result.data.rowsRead} rows: scored ${result.rowsScored}, filtered out ${result.rowsFiltered}, rejected ${result.rowsRejected}\n` +
-            `output:   ${options.output}\n` +
-            (result.rejectsPath ? `rejects:  ${result.rejectsPath}\n` : ''),
-        );
-      },
+    .action(async (options: PredictOptions, command: Command) => {
+      if (options.server) await predictRemote(options, command);
+      else await predictLocal(options, command);
+    });
+}
+
+async function predictLocal(options: PredictOptions, command: Command): Promise<void> {
+  for (const flag of ['batchSize', 'concurrency'] as const)
+    if (options[flag] !== undefined)
+      throw new UserError(
+        `--${flag === 'batchSize' ? 'batch-size' : 'concurrency'} needs --server`,
+        EXIT_USAGE,
+      );
+  if (options.targetColumn !== undefined && !options.labelsOnly)
+    throw new UserError('--target-column goes with --labels-only', EXIT_USAGE);
+  // Labels only: the full file is written beside the output, then reduced to its first two columns.
+  const full = options.labelsOnly ? `${options.output}.full-${process.pid}.csv` : options.output;
+  if (full !== options.output && path.resolve(options.output) === path.resolve(options.input))
+    throw new UserError(`--output ${options.output} is the input file; choose another path`);
+  const progress = progressFor(command);
+  try {
+    const result = await batchPredict({
+      modelDir: options.model,
+      input: options.input,
+      output: full,
+      rejects: options.rejects ?? `${options.output}.rejects.csv`,
+      sort: options.sort,
+      where: options.where,
+      progress,
+    });
+    if (options.labelsOnly) {
+      const { manifest } = loadPackage(options.model);
+      await keepLabelsOnly(full, options.output, [
+        manifest.signature.id ?? 'line',
+        options.targetColumn ?? manifest.output.target,
+      ]);
+    }
+    progress.close();
+    process.stdout.write(
+      `read ${result.data.rowsRead} rows: scored ${result.rowsScored}, filtered out ${result.rowsFiltered}, rejected ${result.rowsRejected}\n` +
+        `output:   ${options.output}\n` +
+        (result.rejectsPath ? `rejects:  ${result.rejectsPath}\n` : ''),
     );
+  } finally {
+    if (full !== options.output) await rm(full, { force: true });
+  }
+}
+
+async function predictRemote(options: PredictOptions, command: Command): Promise<void> {
+  if (options.where.length > 0)
+    throw new UserError('--where is not available with --server yet: filter the file first', EXIT_USAGE);
+  if (options.targetColumn !== undefined && !options.labelsOnly)
+    throw new UserError('--target-column goes with --labels-only', EXIT_USAGE);
+  if (options.model.includes('/') || options.model.includes('@'))
+    throw new UserError(
+      `with --server, --model is the name of a model the server serves (e.g. intent-posos), not "${options.model}": the server decides the version`,
+      EXIT_USAGE,
+    );
+  const progress = progressFor(command);
+  try {
+    const result = await remotePredict({
+      server: options.server!,
+      model: options.model,
+      input: options.input,
+      output: options.output,
+      rejects: options.rejects,
+      batchSize: options.batchSize,
+      concurrency: options.concurrency,
+      labelsOnly: options.labelsOnly,
+      targetColumn: options.targetColumn,
+      sort: options.sort,
+      apiKey: process.env.KILN_API_KEY || undefined,
+      progress,
+    });
+    progress.close();
+    process.stdout.write(
+      `read ${result.data.rowsRead} rows: scored ${result.rowsScored}, filtered out 0, rejected ${result.rowsRejected}\n` +
+        `model:    ${result.model} version ${result.versions.join(', ') || '-'} at ${options.server} (${result.requests} requests)\n` +
+        `output:   ${options.output} (${result.header.join(',')}${options.labelsOnly ? '' : ',...'})\n` +
+        (result.rejectsPath ? `rejects:  ${result.rejectsPath}\n` : ''),
+    );
+  } catch (error) {
+    progress.close();
+    if (error instanceof RemoteScoringError) throw new UserError(error.message);
+    throw error;
+  }
+}
+
+function atLeastOne(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${name} must be a whole number ≥ 1, got "${value}"`);
+    return n;
+  };
 }
 
 function collect(value: string, previous: RowFilter[]): RowFilter[] {

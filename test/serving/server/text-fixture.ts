@@ -58,19 +58,32 @@ export function textQuestions(n: number, seed: number): { question: string; inte
   });
 }
 
-/** Trains the package; returns its folder. */
-export async function trainTextPackage(): Promise<string> {
-  const dir = tempDir();
+/**
+ * Trains the package in a temp folder (or `dir`); returns its folder. `ids`: the rows carry an integer
+ * `ID` column, the project's id column, as posos' do.
+ */
+export async function trainTextPackage(
+  options: { name?: string; ids?: boolean; dir?: string } = {},
+): Promise<string> {
+  const dir = options.dir ?? tempDir();
   const rows = textQuestions(600, 1);
+  const cell = (text: string) => `"${text.replaceAll('"', '""')}"`;
   writeFileSync(
     path.join(dir, 'questions.csv'),
-    `question,intent\n${rows.map((r) => `"${r.question.replaceAll('"', '""')}",${r.intent}`).join('\n')}\n`,
+    options.ids
+      ? `ID,question,intent\n${rows.map((r, i) => `${i},${cell(r.question)},${r.intent}`).join('\n')}\n`
+      : `question,intent\n${rows.map((r) => `${cell(r.question)},${r.intent}`).join('\n')}\n`,
   );
   const project = parseProject({
-    name: TEXT_MODEL,
+    name: options.name ?? TEXT_MODEL,
     data: {
       source: { path: 'questions.csv' },
-      schema: { question: { type: 'text', nullable: false }, intent: { type: 'category', nullable: false } },
+      ...(options.ids ? { id: 'ID' } : {}),
+      schema: {
+        ...(options.ids ? { ID: { type: 'integer', nullable: false } } : {}),
+        question: { type: 'text', nullable: false },
+        intent: { type: 'category', nullable: false },
+      },
     },
     target: { column: 'intent' },
     split: { strategy: 'stratified', folds: 3 },

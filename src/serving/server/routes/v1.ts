@@ -125,6 +125,7 @@ async function describeModel(live: LiveModel, registry: Registry | undefined) {
     createdAt: manifest.createdAt,
     signature: manifest.signature,
     output: {
+      target: manifest.output.target,
       classes: manifest.output.classes,
       positive: manifest.output.positive ?? null,
       threshold: manifest.output.threshold ?? null,
