@@ -1,7 +1,13 @@
 import type { FeatureStepConfig } from '../config/schema.js';
 import type { Fold } from '../data/split.js';
 import { type Table, takeRows } from '../data/table.js';
-import { classificationMetrics, higherIsBetter, metricValues } from '../evaluation/index.js';
+import {
+  allGatesPassed,
+  classificationMetrics,
+  evaluateGates,
+  higherIsBetter,
+  metricValues,
+} from '../evaluation/index.js';
 import { type Matrix, takeMatrixRows } from '../features/matrix.js';
 import { fitPipeline } from '../features/pipeline.js';
 import type { ModelFamily, SavedModel } from '../models/family.js';
@@ -20,6 +26,8 @@ export interface CrossValidationInput {
   positive: number | undefined;
   seed: number;
   progress: Progress;
+  /** Gates a candidate should pass: the best is taken among candidates whose fold means pass them all. */
+  gates?: readonly string[];
   /** Progress stage name; "cross-validate" unless this is a search on a validation split. */
   stage?: string;
   warn: (message: string) => void;
@@ -34,6 +42,10 @@ export interface TrialResult {
   foldScores: number[];
   mean: number;
   std: number;
+  /** Every metric's mean over folds. */
+  metricMeans: Record<string, number>;
+  /** Whether `metricMeans` pass every gate given (true without gates). */
+  passesGates: boolean;
   seconds: number;
   /** Row-major n x k out-of-fold probabilities; rows no fold could score stay NaN. */
   oof: Float64Array;
@@ -75,6 +87,7 @@ export async function crossValidate(
     const params = { ...candidate.params, ...candidate.settings };
     const oof = new Float64Array(table.nRows * k).fill(Number.NaN);
     const foldScores: number[] = [];
+    const foldMetrics: Record<string, number>[] = [];
     // Each fold starts from the previous fold's solution: same optimum, fewer solver iterations. The
     // packaged final fit starts cold, so it depends on its config and data alone.
     let warmStart: SavedModel | undefined;
@@ -100,11 +113,18 @@ export async function crossValidate(
         );
       }
       foldScores.push(metrics[headline]);
+      foldMetrics.push(metrics);
       progress.tick('fits', index * folds.length + f + 1, totalFits);
     }
     const mean = foldScores.reduce((a, b) => a + b, 0) / foldScores.length;
     const std = Math.sqrt(
       foldScores.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, foldScores.length - 1),
+    );
+    const metricMeans = Object.fromEntries(
+      Object.keys(foldMetrics[0]).map((name) => [
+        name,
+        foldMetrics.reduce((sum, m) => sum + m[name], 0) / foldMetrics.length,
+      ]),
     );
     const trial: TrialResult = {
       index,
@@ -112,12 +132,18 @@ export async function crossValidate(
       foldScores,
       mean,
       std,
+      metricMeans,
+      passesGates: allGatesPassed(evaluateGates(input.gates ?? [], metricMeans)),
       seconds: (performance.now() - started) / 1000,
       oof,
     };
     trials.push(trial);
     if (candidates.length > 1)
-      progress.info(`trial ${index + 1}/${candidates.length}`, { ...params, [headline]: mean });
+      progress.info(`trial ${index + 1}/${candidates.length}`, {
+        ...params,
+        [headline]: mean,
+        ...(input.gates?.length ? { gates: trial.passesGates ? 'pass' : 'fail' } : {}),
+      });
     await input.onTrial?.(trial);
   }
   return { trials, best: bestTrial(trials, headline) };
@@ -153,13 +179,18 @@ function prepareFold(
   };
 }
 
+/** The best headline among trials that pass the gates, or among all when none does. */
 function bestTrial(trials: readonly TrialResult[], headline: string): number {
   const sign = higherIsBetter(headline) ? 1 : -1;
-  let best = 0;
-  for (let t = 1; t < trials.length; t++) {
-    const score = trials[t].mean;
-    if (!Number.isNaN(score) && (Number.isNaN(trials[best].mean) || sign * score > sign * trials[best].mean))
-      best = t;
+  const anyPasses = trials.some((t) => t.passesGates);
+  let best = -1;
+  for (const [i, t] of trials.entries()) {
+    if (anyPasses && !t.passesGates) continue;
+    const better =
+      best < 0 ||
+      (!Number.isNaN(t.mean) &&
+        (Number.isNaN(trials[best].mean) || sign * t.mean > sign * trials[best].mean));
+    if (better) best = i;
   }
   return best;
 }

@@ -288,6 +288,7 @@ async function execute(
         seed,
         stage: 'search',
         onTrial: recordTrial,
+        gates: project.gates,
       }),
     ));
     const evaluated = await timed('cross_validate', () =>
@@ -296,7 +297,7 @@ async function execute(
     chosenTrial = evaluated.trials[0];
   } else {
     ({ trials, best } = await timed('cross_validate', () =>
-      crossValidate({ ...cvInput, folds, candidates, seed, onTrial: recordTrial }),
+      crossValidate({ ...cvInput, folds, candidates, seed, onTrial: recordTrial, gates: project.gates }),
     ));
     chosenTrial = trials[best];
   }
@@ -462,7 +463,13 @@ async function execute(
         ? {
             metric: headline,
             scoredOn: searchScoredOn,
-            trials: trials.map((t) => ({ id: t.index + 1, params: t.params, score: t.mean, std: t.std })),
+            trials: trials.map((t) => ({
+              id: t.index + 1,
+              params: t.params,
+              score: t.mean,
+              std: t.std,
+              ...(project.gates.length ? { passesGates: t.passesGates } : {}),
+            })),
             bestId: best + 1,
           }
         : undefined,

@@ -14,8 +14,8 @@ import { textQuestions } from '../serving/server/text-fixture.js';
 let dir: string;
 let result: TrainResult;
 
-beforeAll(async () => {
-  dir = tempDir();
+async function train(gates: string[] = []): Promise<{ dir: string; result: TrainResult }> {
+  const dir = tempDir();
   const rows = textQuestions(400, 3);
   writeFileSync(
     path.join(dir, 'questions.csv'),
@@ -42,10 +42,15 @@ beforeAll(async () => {
       },
     },
     evaluation: { headline: 'f1_macro', bootstrap: 20, repeats: 3 },
+    gates,
     registry: { register: 'never' },
     stores: { metadata: 'sqlite://kiln.db', artifacts: 'file://artifacts' },
   });
-  result = await trainProject({ project, dir, configFile: path.join(dir, 'kiln.yaml') });
+  return { dir, result: await trainProject({ project, dir, configFile: path.join(dir, 'kiln.yaml') }) };
+}
+
+beforeAll(async () => {
+  ({ dir, result } = await train());
 }, 60_000);
 
 describe('search on a fixed validation split', () => {
@@ -99,4 +104,20 @@ describe('search on a fixed validation split', () => {
     expect(html).toContain('<h2>Variability</h2>');
     expect(html).toMatch(/each scored on a fixed validation split/);
   });
+});
+
+describe('a search with gates', () => {
+  it('takes the best candidate among those whose validation scores pass every gate', async () => {
+    // Only the one-word vocabulary is as poor as this gate asks: it must win although it scores lowest.
+    const { result } = await train(['accuracy <= 0.6']);
+    const search = result.report.search!;
+    const passing = search.trials.filter((t) => t.passesGates);
+    expect(passing.length).toBeGreaterThan(0);
+    expect(passing.length).toBeLessThan(search.trials.length);
+    for (const t of passing) expect(t.params['features.0.maxFeatures']).toBe(1);
+    const best = search.trials.find((t) => t.id === search.bestId)!;
+    expect(best.passesGates).toBe(true);
+    expect(best.score).toBe(Math.max(...passing.map((t) => t.score)));
+    expect(best.score).toBeLessThan(Math.max(...search.trials.map((t) => t.score)));
+  }, 60_000);
 });

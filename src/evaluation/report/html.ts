@@ -252,11 +252,12 @@ function searchSection(r: RunReport): string {
   const score = (t: TrialSummary) =>
     Number.isNaN(t.score) ? Number.NEGATIVE_INFINITY : better ? t.score : -t.score;
   const trials = [...search.trials].sort((a, b) => score(b) - score(a));
+  const gated = search.trials.some((t) => t.passesGates !== undefined);
   const rows = trials.map(
     (t) =>
-      `<tr${t.id === search.bestId ? ' class="best"' : ''}><td>${esc(String(t.id))}</td>${keys.map((k) => `<td>${Object.hasOwn(t.params, k) ? esc(formatParam(t.params[k])) : ''}</td>`).join('')}<td class="num">${formatNumber(t.score)}${t.std !== undefined ? ` ± ${formatNumber(t.std)}` : ''}</td></tr>`,
+      `<tr${t.id === search.bestId ? ' class="best"' : ''}><td>${esc(String(t.id))}</td>${keys.map((k) => `<td>${Object.hasOwn(t.params, k) ? esc(formatParam(t.params[k])) : ''}</td>`).join('')}<td class="num">${formatNumber(t.score)}${t.std !== undefined ? ` ± ${formatNumber(t.std)}` : ''}</td>${gated ? `<td>${t.passesGates ? 'pass' : 'fail'}</td>` : ''}</tr>`,
   );
   return `<h2>Hyperparameter search</h2>
-<p class="note">${search.trials.length} trials${search.scoredOn ? `, each scored on ${esc(search.scoredOn)},` : ''} ranked by <code>${esc(search.metric)}</code>, best first${search.bestId !== undefined ? '; the selected trial is highlighted' : ''}.</p>
-<div class="scroll"><table><thead><tr><th>trial</th>${keys.map((k) => `<th>${esc(k)}</th>`).join('')}<th class="num">${esc(search.metric)}</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+<p class="note">${search.trials.length} trials${search.scoredOn ? `, each scored on ${esc(search.scoredOn)},` : ''} ranked by <code>${esc(search.metric)}</code>, best first${search.bestId !== undefined ? '; the selected trial is highlighted' : ''}${gated ? ' (the best among the trials that pass every gate, when any does)' : ''}.</p>
+<div class="scroll"><table><thead><tr><th>trial</th>${keys.map((k) => `<th>${esc(k)}</th>`).join('')}<th class="num">${esc(search.metric)}</th>${gated ? '<th>gates</th>' : ''}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }

@@ -20,6 +20,8 @@ export interface TrialSummary {
   score: number;
   /** Standard deviation of the score across folds. */
   std?: number;
+  /** Whether the trial's scores passed every gate (candidates that do are preferred). */
+  passesGates?: boolean;
 }
 
 /** The chosen model cross-validated again on folds drawn with other seeds. */
