@@ -59,4 +59,4 @@ RUN mkdir -p examples/intent-posos/.kiln && chown node:node examples/intent-poso
 USER node
 VOLUME ["/app/examples/intent-posos/.kiln", "/shared/datasets/intent-posos"]
 ENTRYPOINT ["node", "dist/cli/bin.js"]
-CMD ["train", "examples/intent-posos"]
+CMD ["train", "examples/intent-posos", "--no-search"]

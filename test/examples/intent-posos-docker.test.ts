@@ -275,7 +275,7 @@ describe('examples/intent-posos/Makefile', () => {
     const { status, stdout } = make('-n', 'train', 'api', 'test', 'PORT=4100');
     expect(status).toBe(0);
     const kiln = 'node ../../dist/cli/bin.js';
-    expect(stdout).toContain(`${kiln} train . | tee`);
+    expect(stdout).toContain(`${kiln} train . --no-search | tee`);
     expect(stdout).toContain(`${kiln} models alias intent-posos champion "$version" --project .`);
     expect(stdout).toContain(
       `${kiln} serve --project . --model intent-posos@champion --host 127.0.0.1 --port 4100`,
