@@ -61,6 +61,7 @@ import {
   startServer,
   stopServer,
   track,
+  writeResults,
 } from './serving/common.js';
 
 const exampleDir = path.join(repoDir, 'examples', 'intent-posos');
@@ -543,37 +544,17 @@ async function main(o: Options) {
   ];
   console.log(summary.join('\n'));
   const passed = runs.every((run) => run.passed);
-  const out =
-    o.out ??
-    path.join(repoDir, 'bench', 'results', `intent-serving-${started.toISOString().slice(0, 10)}.json`);
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify(
-      {
-        benchmark: 'bench/intent-serving.ts',
-        command: `npx tsx bench/intent-serving.ts ${process.argv.slice(2).join(' ')}`.trim(),
-        started: started.toISOString(),
-        finished: new Date().toISOString(),
-        machine: {
-          cpus: os.cpus().length,
-          cpuModel: os.cpus()[0]?.model,
-          memoryGiB: os.totalmem() / 2 ** 30,
-          loadAverageAtStart: load,
-        },
-        options: o,
-        package: packageDir,
-        work,
-        questions: questions.length,
-        passed,
-        stopped,
-        runs,
-        summary,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const out = writeResults({ script: 'bench/intent-serving.ts', stem: 'intent-serving' }, started, o.out, {
+    loadAverageAtStart: load,
+    options: o,
+    package: packageDir,
+    work,
+    questions: questions.length,
+    passed,
+    stopped,
+    runs,
+    summary,
+  });
   log(`wrote ${path.relative(repoDir, out)}`);
   if (!passed) process.exitCode = 1;
 }

@@ -40,6 +40,7 @@ import { classificationMetrics } from '../src/evaluation/index.js';
 import { fitPipeline } from '../src/features/pipeline.js';
 import { LINEAR_SVM, linearSvm, linearSvmParams } from '../src/models/linear-svm.js';
 import { encodeLabels } from '../src/training/labels.js';
+import { writeResults } from './serving/common.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoDir = path.resolve(here, '..');
@@ -327,52 +328,33 @@ function orchestrate(calibrated: boolean): void {
   ];
   console.log(lines.join('\n'));
 
-  const out =
-    flags.out ??
-    path.join(
-      repoDir,
-      'bench',
-      'results',
-      `intent-train-${started.toISOString().slice(0, 10)}${calibrated ? '-calibrated' : ''}.json`,
-    );
   const strip = (r: SideResult) => ({ ...r, folds: r.folds.map(({ pred: _, ...f }) => f) });
-  writeFileSync(
-    out,
-    `${JSON.stringify(
-      {
-        benchmark: 'bench/intent-train.ts',
-        command: `npx tsx bench/intent-train.ts ${process.argv.slice(2).join(' ')}`.trim(),
-        started: started.toISOString(),
-        finished: new Date().toISOString(),
-        machine: {
-          cpus: os.cpus().length,
-          cpuModel: os.cpus()[0]?.model,
-          memoryGiB: os.totalmem() / 2 ** 30,
-          loadAverageAtStart: load,
-        },
-        timed: 'per fold: TF-IDF fit on the training rows + transform of both parts, SVM fit, predict',
-        notTimed:
-          'process start-up and imports, CSV reading/joining (and Kiln validation), fold computation, metrics',
-        setup: {
-          seed: spec.seed,
-          folds: spec.folds,
-          C: spec.C,
-          calibrated,
-          calibrationFolds: spec.calibrationFolds,
-          tfidf: spec.tfidf,
-        },
-        ratio,
-        cpuRatio,
-        passed: ratio <= 2,
-        agreement: same / total,
-        summary: lines,
-        kiln: strip(kiln),
-        sklearn: strip(sklearn),
-        work,
+  const out = writeResults(
+    { script: 'bench/intent-train.ts', stem: `intent-train${calibrated ? '-calibrated' : ''}` },
+    started,
+    flags.out,
+    {
+      loadAverageAtStart: load,
+      timed: 'per fold: TF-IDF fit on the training rows + transform of both parts, SVM fit, predict',
+      notTimed:
+        'process start-up and imports, CSV reading/joining (and Kiln validation), fold computation, metrics',
+      setup: {
+        seed: spec.seed,
+        folds: spec.folds,
+        C: spec.C,
+        calibrated,
+        calibrationFolds: spec.calibrationFolds,
+        tfidf: spec.tfidf,
       },
-      null,
-      2,
-    )}\n`,
+      ratio,
+      cpuRatio,
+      passed: ratio <= 2,
+      agreement: same / total,
+      summary: lines,
+      kiln: strip(kiln),
+      sklearn: strip(sklearn),
+      work,
+    },
   );
   log(`wrote ${path.relative(repoDir, out)} (folds and raw results in ${path.relative(repoDir, work)})`);
 }

@@ -386,20 +386,29 @@ export function sharedOptions(values: {
  * Writes a benchmark's results as JSON (default `bench/results/<name>-<date>.json`) with what every
  * result carries: the benchmark, the command that produced it, start and end, the machine.
  */
+/**
+ * Writes a benchmark's JSON results (default `bench/results/<stem>-<date>.json`) under a header naming
+ * the script, the command, the times and the machine (with its load average at the start).
+ */
 export function writeResults(
-  name: 'serving' | 'soak',
+  bench: { script: string; stem: string },
   started: Date,
   out: string | undefined,
   body: object,
 ): string {
-  const file = out ?? path.join(benchDir, 'results', `${name}-${started.toISOString().slice(0, 10)}.json`);
-  const script = name === 'serving' ? 'bench/serving/run.ts' : 'bench/soak/run.ts';
+  const file =
+    out ?? path.join(benchDir, 'results', `${bench.stem}-${started.toISOString().slice(0, 10)}.json`);
   const header = {
-    benchmark: `bench/${name}`,
-    command: `npx tsx ${script} ${process.argv.slice(2).join(' ')}`.trim(),
+    benchmark: bench.script,
+    command: `npx tsx ${bench.script} ${process.argv.slice(2).join(' ')}`.trim(),
     started: started.toISOString(),
     finished: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30 },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGiB: os.totalmem() / 2 ** 30,
+      loadAverage: os.loadavg(),
+    },
   };
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ ...header, ...body }, null, 2)}\n`);

@@ -345,7 +345,7 @@ async function main() {
       ]).toString(),
     ) as Record<string, string>,
   };
-  const out = writeResults('serving', started, options.out, {
+  const out = writeResults({ script: 'bench/serving/run.ts', stem: 'serving' }, started, options.out, {
     versions,
     options,
     models,

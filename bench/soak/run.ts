@@ -237,7 +237,7 @@ async function main() {
       `(${(drift * 100).toFixed(1)} %, peak ${peak.toFixed(1)} MiB)  ${checks.flatMemory ? 'ok' : 'FAIL (more than ±10 %)'}`,
   ];
   console.log(summary.join('\n'));
-  const out = writeResults('soak', started, options.out, {
+  const out = writeResults({ script: 'bench/soak/run.ts', stem: 'soak' }, started, options.out, {
     options,
     model,
     stopped,
