@@ -37,7 +37,7 @@
  * run passes when p99 < --threshold-ms, no request failed and the achieved rate is within 5 % of the
  * target; exits 1 if any run fails. Writes bench/results/intent-serving-<date>.json (`--out` to change).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -57,10 +57,10 @@ import {
   printUsage,
   repoDir,
   rssBytes,
+  runBounded,
   type ServerSpec,
   startServer,
   stopServer,
-  track,
   writeResults,
 } from './serving/common.js';
 
@@ -218,27 +218,7 @@ interface LoadResult {
 
 /** Runs a load generator process to the end (bounded) and parses the JSON it prints. */
 async function runLoader(args: string[], seconds: number): Promise<LoadResult> {
-  const child = track(spawn(process.execPath, args, { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'] }));
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-5000);
-  });
-  const limit = seconds + 60;
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the load generator did not finish within ${limit} s`));
-    }, limit * 1000);
-    child.once('exit', (exitCode) => {
-      clearTimeout(timer);
-      resolve(exitCode);
-    });
-  });
-  if (code !== 0) throw new Error(`the load generator exited ${code}:\n${stderr}`);
+  const stdout = await runBounded(process.execPath, args, (seconds + 60) * 1000);
   return JSON.parse(stdout.slice(stdout.indexOf('{'))) as LoadResult;
 }
 

@@ -440,3 +440,25 @@ export function autocannonArgs(o: {
     o.url,
   ];
 }
+
+/** Runs a command to completion with a hard time limit; resolves with its stdout. */
+export function runBounded(command: string, args: string[], limitMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = track(spawn(command, args, { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'] }));
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-5000);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${path.basename(command)} ${args.join(' ')} → ${code ?? signal}\n${stderr}`));
+    });
+  });
+}

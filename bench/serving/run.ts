@@ -11,7 +11,7 @@
  *       [--only kiln,fastapi,flask] [--tool wrk|autocannon] [--no-build] [--kiln-package <dir>]
  *       [--model-name customer-risk] [--predict-path /v1/models/{name}/predict] [--out <file.json>]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -32,6 +32,7 @@ import {
   repoDir,
   resultsDir,
   rssBytes,
+  runBounded,
   type ServerName,
   SHARED_FLAGS,
   type SharedOptions,
@@ -40,7 +41,6 @@ import {
   sleep,
   startServer,
   stopServer,
-  track,
   trainKiln,
   trainPeer,
   variedRecords,
@@ -107,28 +107,6 @@ interface LoadResult {
 
 const require = createRequire(import.meta.url);
 const autocannonBin = path.join(path.dirname(require.resolve('autocannon/package.json')), 'autocannon.js');
-
-/** Runs a command to completion with a hard time limit; resolves with its stdout. */
-function runBounded(command: string, args: string[], limitMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = track(spawn(command, args, { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'] }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-5000);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${path.basename(command)} ${args.join(' ')} → ${code ?? signal}\n${stderr}`));
-    });
-  });
-}
 
 /** autocannon's CLI (the same as `npx autocannon --json`) in its own Node process. */
 async function autocannon(url: string, bodyFile: string, connections: number, seconds: number) {
