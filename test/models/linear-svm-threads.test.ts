@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CsrMatrix, denseMatrix, type Matrix } from '../../src/features/matrix.js';
+import type { CsrMatrix, Matrix } from '../../src/features/matrix.js';
 import { forkSeed, type LinearSvmParams, linearSvm, linearSvmParams } from '../../src/models/linear-svm.js';
 import { resolveThreads, svmPoolStats, svmThreadSettings } from '../../src/models/linear-svm-threads.js';
 import { Random } from '../../src/util/random.js';
+import { blobs } from './blobs.js';
 
 const defaults = { ...svmThreadSettings };
 
@@ -54,22 +55,6 @@ function sparseData(rng: Random, counts: number[], cols: number, perRow: number)
   return { X, y, classes: counts.map((_, c) => `c${c}`) };
 }
 
-/** Gaussian blobs, about a third of the values exactly zero. */
-function denseData(rng: Random, counts: number[], p: number) {
-  const n = counts.reduce((a, b) => a + b, 0);
-  const X = denseMatrix(n, p);
-  const y = new Int32Array(n);
-  let i = 0;
-  counts.forEach((count, c) => {
-    for (let t = 0; t < count; t++, i++) {
-      y[i] = c;
-      for (let j = 0; j < p; j++)
-        X.data[i * p + j] = rng.next() < 0.3 ? 0 : (j === c % p ? 1.2 : 0) + rng.normal();
-    }
-  });
-  return { X, y, classes: counts.map((_, c) => `c${c}`) };
-}
-
 function train(X: Matrix, y: Int32Array, classes: string[], params: Partial<LinearSvmParams>, seed = 3) {
   const warnings: string[] = [];
   const model = linearSvm.fit(X, y, {
@@ -113,8 +98,8 @@ describe('linear_svm on worker threads', () => {
     // Workers solve every problem (by default this thread takes a share, and could take them all on
     // data this small); the mixed case is checked below.
     const sparse = sparseData(new Random(1), [90, 60, 40, 30, 20, 10], 3000, 30);
-    const dense = denseData(new Random(2), [80, 60, 50, 40], 6);
-    const binary = denseData(new Random(4), [70, 50], 4);
+    const dense = blobs(new Random(2), [80, 60, 50, 40], 6, 1.2, 0.3);
+    const binary = blobs(new Random(4), [70, 50], 4, 1.2, 0.3);
     for (const data of [sparse, dense, binary]) {
       for (const calibration of ['none', 'sigmoid'] as const) {
         const params = { calibration, classWeight: 'balanced' as const };
@@ -151,7 +136,7 @@ describe('linear_svm on worker threads', () => {
   });
 
   it('keeps small fits on the calling thread and the thread count out of the saved model', () => {
-    const data = denseData(new Random(5), [40, 40, 40], 3);
+    const data = blobs(new Random(5), [40, 40, 40], 3, 1.2, 0.3);
     const small = train(data.X, data.y, data.classes, { threads: 4 });
     expect(small.diagnostics.threads).toBe(1);
     expect(small.saved.meta.params).not.toHaveProperty('threads');
@@ -185,7 +170,7 @@ describe('linear_svm on worker threads', () => {
 
   it('a worker that throws fails the fit with its error, and the next fit starts fresh workers', () => {
     svmThreadSettings.minWork = 0;
-    const data = denseData(new Random(6), [50, 40, 30], 4);
+    const data = blobs(new Random(6), [50, 40, 30], 4, 1.2, 0.3);
     const reference = train(data.X, data.y, data.classes, { calibration: 'none', threads: 1 });
     svmThreadSettings.callerSolves = false;
     svmThreadSettings.fault = 'throw';
@@ -204,7 +189,7 @@ describe('linear_svm on worker threads', () => {
     svmThreadSettings.stallMs = 3000;
     svmThreadSettings.callerSolves = false;
     svmThreadSettings.fault = 'exit';
-    const data = denseData(new Random(7), [50, 40, 30], 4);
+    const data = blobs(new Random(7), [50, 40, 30], 4, 1.2, 0.3);
     const started = performance.now();
     expect(() => train(data.X, data.y, data.classes, { calibration: 'none', threads: 2 })).toThrow(
       /worker threads stopped making progress \(no solver pass for 3\.0 s, 3 of 3 binary problems unfinished\)/,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type DenseMatrix, denseMatrix, denseToCsr, type Matrix } from '../../src/features/matrix.js';
+import { denseMatrix, denseToCsr, type Matrix } from '../../src/features/matrix.js';
 import { getModelFamily } from '../../src/models/index.js';
 import {
   DualCoordinateDescent,
@@ -11,29 +11,7 @@ import {
   type SvmLoss,
 } from '../../src/models/linear-svm.js';
 import { Random } from '../../src/util/random.js';
-
-interface Generated {
-  X: DenseMatrix;
-  y: Int32Array;
-}
-
-/** k Gaussian blobs in p dimensions (centres `spread` apart on the axes), about `zeroFraction` exact zeros. */
-function blobs(rng: Random, counts: number[], p: number, spread: number, zeroFraction = 0): Generated {
-  const n = counts.reduce((a, b) => a + b, 0);
-  const X = denseMatrix(n, p);
-  const y = new Int32Array(n);
-  let i = 0;
-  counts.forEach((count, c) => {
-    for (let t = 0; t < count; t++, i++) {
-      y[i] = c;
-      for (let j = 0; j < p; j++) {
-        const centre = j === c % p ? spread * (c < p ? 1 : -1) : 0;
-        X.data[i * p + j] = rng.next() < zeroFraction ? 0 : centre + rng.normal();
-      }
-    }
-  });
-  return { X, y };
-}
+import { blobs } from './blobs.js';
 
 function train(
   X: Matrix,
