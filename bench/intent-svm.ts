@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CsrMatrix, takeMatrixRows } from '../src/features/matrix.js';
 import type { FittedModel } from '../src/models/family.js';
-import { linearSvm, linearSvmParams } from '../src/models/linear-svm.js';
+import { linearSvm, linearSvmParams, stratifiedFolds } from '../src/models/linear-svm.js';
 import { logisticRegression, logisticRegressionParams } from '../src/models/logistic-regression.js';
 import { Random } from '../src/util/random.js';
 
@@ -109,19 +109,9 @@ function synthetic(
   return {
     X,
     y,
-    fold: stratifiedFolds(y, POSOS_COUNTS.length, 5, 0),
+    fold: stratifiedFolds(y, POSOS_COUNTS.length, 5, new Random(0)),
     classes: POSOS_COUNTS.map((_, c) => `${c}`),
   };
-}
-
-function stratifiedFolds(y: Int32Array, k: number, folds: number, seed: number): Int32Array {
-  const rng = new Random(seed);
-  const members: number[][] = Array.from({ length: k }, () => []);
-  for (let i = 0; i < y.length; i++) members[y[i]].push(i);
-  const fold = new Int32Array(y.length);
-  let next = 0;
-  for (const list of members) for (const i of rng.shuffle(list)) fold[i] = next++ % folds;
-  return fold;
 }
 
 function write(data: Data): void {
@@ -222,7 +212,7 @@ if (mode === 'posos') {
   if (!existsSync(path.join(dir, 'fold.i32'))) {
     const b = readFileSync(path.join(dir, 'y.i32'));
     const y = new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    writeFileSync(path.join(dir, 'fold.i32'), Buffer.from(stratifiedFolds(y, 51, 5, 0).buffer));
+    writeFileSync(path.join(dir, 'fold.i32'), Buffer.from(stratifiedFolds(y, 51, 5, new Random(0)).buffer));
   }
 } else if (!existsSync(path.join(dir, 'meta.json'))) {
   write(synthetic(8028, 100_000, 400, 0.05, 0.25, 1));

@@ -382,7 +382,7 @@ export function loadLinearSvm(saved: SavedModel, classes: readonly string[]): Li
 }
 
 /** Fold of each row: each class's rows shuffled, then dealt round-robin over the classes laid end to end. */
-function stratifiedFolds(y: Int32Array, k: number, folds: number, rng: Random): Int32Array {
+export function stratifiedFolds(y: Int32Array, k: number, folds: number, rng: Random): Int32Array {
   const members: number[][] = Array.from({ length: k }, () => []);
   for (let i = 0; i < y.length; i++) members[y[i]].push(i);
   const fold = new Int32Array(y.length);
