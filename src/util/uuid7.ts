@@ -3,7 +3,7 @@ import { randomFillSync } from 'node:crypto';
 /**
  * RFC 9562 version 7 UUIDs: 48 bits of Unix milliseconds, then random bits. Prediction ids use them so
  * each new id lands at the right edge of the log's primary-key index (a random v4 id touches a random
- * page of it: a prediction log's SQLite cache then fills with index pages and writes run ~2× slower).
+ * page of it, and writes run ~3× slower: bench/prediction-log/ids.ts).
  * Written here because the `uuid` package's v7 costs ~6 µs an id on the request path (randomUUID
  * ~0.2 µs); this one draws from a pooled random buffer, as node's randomUUID does.
  */
