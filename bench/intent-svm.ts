@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CsrMatrix, takeMatrixRows } from '../src/features/matrix.js';
+import { type CsrMatrix, takeMatrixRows } from '../src/data/matrix.js';
 import type { FittedModel } from '../src/models/family.js';
 import { linearSvm, linearSvmParams, stratifiedFolds } from '../src/models/linear-svm.js';
 import { logisticRegression, logisticRegressionParams } from '../src/models/logistic-regression.js';
@@ -167,7 +167,7 @@ function scores(y: Int32Array, pred: Int32Array, k: number): { accuracy: number;
   return { accuracy: correct / y.length, macroF1: f1 / k };
 }
 
-function crossValidate(data: Data, fitModel: (X: CsrMatrix, y: Int32Array) => FittedModel) {
+async function crossValidate(data: Data, fitModel: (X: CsrMatrix, y: Int32Array) => Promise<FittedModel>) {
   const { X, y, fold, classes } = data;
   const k = classes.length;
   const pred = new Int32Array(y.length);
@@ -180,7 +180,7 @@ function crossValidate(data: Data, fitModel: (X: CsrMatrix, y: Int32Array) => Fi
     for (let i = 0; i < fold.length; i++) (fold[i] === f ? valid : train).push(i);
     const started = process.hrtime.bigint();
     const cpu = process.cpuUsage();
-    const model = fitModel(
+    const model = await fitModel(
       takeMatrixRows(X, train) as CsrMatrix,
       Int32Array.from(train, (i) => y[i]),
     );
@@ -188,7 +188,7 @@ function crossValidate(data: Data, fitModel: (X: CsrMatrix, y: Int32Array) => Fi
     const used = process.cpuUsage(cpu);
     cpuSeconds += (used.user + used.system) / 1e6;
     diagnostics.push(model.diagnostics());
-    const proba = model.predictProba(takeMatrixRows(X, valid));
+    const proba = await model.predict(takeMatrixRows(X, valid));
     valid.forEach((i, r) => {
       let best = 0;
       for (let c = 1; c < k; c++) if (proba[r * k + c] > proba[r * k + best]) best = c;
@@ -222,30 +222,39 @@ console.log(
   `${mode}: ${data.X.rows} x ${data.X.cols}, ${(data.X.data.length / data.X.rows).toFixed(0)} nonzeros a row, ${data.classes.length} classes`,
 );
 
-const contenders: Record<string, (X: CsrMatrix, y: Int32Array) => FittedModel> = {
+const contenders: Record<string, (X: CsrMatrix, y: Int32Array) => Promise<FittedModel>> = {
   svm: (X, y) =>
     linearSvm.fit(X, y, {
       params: linearSvmParams.parse({ calibration: 'none' }),
+      task: 'multiclass',
       classes: data.classes,
       seed: 0,
     }),
   'svm+sigmoid': (X, y) =>
-    linearSvm.fit(X, y, { params: linearSvmParams.parse({}), classes: data.classes, seed: 0 }),
+    linearSvm.fit(X, y, {
+      params: linearSvmParams.parse({}),
+      task: 'multiclass',
+      classes: data.classes,
+      seed: 0,
+    }),
   'svm balanced': (X, y) =>
     linearSvm.fit(X, y, {
       params: linearSvmParams.parse({ calibration: 'none', classWeight: 'balanced' }),
+      task: 'multiclass',
       classes: data.classes,
       seed: 0,
     }),
   'svm balanced+sigmoid': (X, y) =>
     linearSvm.fit(X, y, {
       params: linearSvmParams.parse({ classWeight: 'balanced' }),
+      task: 'multiclass',
       classes: data.classes,
       seed: 0,
     }),
   lr: (X, y) =>
     logisticRegression.fit(X, y, {
       params: logisticRegressionParams.parse({ C: 10, tol: 1e-4 }),
+      task: 'multiclass',
       classes: data.classes,
       seed: 0,
     }),
@@ -253,7 +262,7 @@ const contenders: Record<string, (X: CsrMatrix, y: Int32Array) => FittedModel> =
 
 for (const [name, fitModel] of Object.entries(contenders)) {
   if (only && name !== only) continue;
-  const r = crossValidate(data, fitModel);
+  const r = await crossValidate(data, fitModel);
   const iterations = r.diagnostics.map((d) => d.iterations).join(',');
   console.log(
     `kiln ${name.padEnd(24)} ${r.seconds.toFixed(2)} s (cpu ${r.cpuSeconds.toFixed(2)} s)  accuracy ${r.accuracy.toFixed(4)}  macro-F1 ${r.macroF1.toFixed(4)}  iterations ${iterations}`,

@@ -15,7 +15,7 @@
  * and validates the data with Kiln's loader, splits it with Kiln's splitter (src/data/split.ts,
  * stratified, 5 folds, seed 0) and writes the folds (IDs in row order, fold, label) to a JSON file, then
  * runs the folds through the library: fitPipeline (src/features/pipeline.ts) on the training rows,
- * pipeline.transform on the validation rows, linearSvm.fit and predictProba. The scikit-learn side then
+ * pipeline.transform on the validation rows, linearSvm.fit and predict. The scikit-learn side then
  * runs in a fresh Python process on that folds file. Timed on both sides, per fold: fitting the TF-IDF
  * steps and transforming both parts, fitting the SVM (with its inner calibration folds when calibrated),
  * predicting the validation rows. Not timed on either side: process start-up and imports, reading and
@@ -32,14 +32,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadProject } from '../src/config/load.js';
-import type { FeatureStepConfig } from '../src/config/schema.js';
+import { encodeLabels } from '../src/data/labels.js';
 import { loadTable } from '../src/data/load.js';
 import { splitFromConfig } from '../src/data/split.js';
 import { getColumn, takeRows } from '../src/data/table.js';
 import { classificationMetrics } from '../src/evaluation/index.js';
-import { fitPipeline } from '../src/features/pipeline.js';
+import { checkFeatureSteps, fitPipeline } from '../src/features/pipeline.js';
+import type { StepConfig } from '../src/features/steps/configs.js';
 import { LINEAR_SVM, linearSvm, linearSvmParams } from '../src/models/linear-svm.js';
-import { encodeLabels } from '../src/training/labels.js';
 import { writeResults } from './serving/common.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -71,7 +71,7 @@ const overrideC = flags.C === undefined ? undefined : Number(flags.C);
 if (overrideC !== undefined && !(overrideC > 0))
   throw new Error(`--C needs a positive number, got "${flags.C}"`);
 
-type TfidfStep = Extract<FeatureStepConfig, { step: 'tfidf' }>;
+type TfidfStep = StepConfig<'tfidf'>;
 
 /** What the Kiln side hands to the scikit-learn side: the data's files, the rows and their folds. */
 interface FoldsFile {
@@ -126,7 +126,8 @@ async function kilnSide(work: string, calibrated: boolean): Promise<void> {
       `${loaded.configFile}: model.family is ${project.model.family}, this bench needs linear_svm`,
     );
   const target = project.target.column;
-  const textSteps = project.features.filter((s): s is TfidfStep => s.step === 'tfidf');
+  // Validated by each kind's schema, defaults applied (the peer reads them as they are).
+  const textSteps = checkFeatureSteps(project.features).filter((s): s is TfidfStep => s.step === 'tfidf');
   if (textSteps.length !== project.features.length)
     throw new Error('this bench maps only tfidf feature steps to scikit-learn');
   const text = textSteps[0].column;
@@ -181,18 +182,21 @@ async function kilnSide(work: string, calibrated: boolean): Promise<void> {
   for (const [f, fold] of folds.entries()) {
     const cpu = process.cpuUsage();
     const t0 = performance.now();
-    const { pipeline, X: Xtrain } = fitPipeline(project.features, takeRows(table, fold.train), { exclude });
+    const { pipeline, X: Xtrain } = await fitPipeline(project.features, takeRows(table, fold.train), {
+      exclude,
+    });
     const { X: Xvalid, rowErrors } = pipeline.transform(takeRows(table, fold.valid));
     const t1 = performance.now();
     const ytrain = Int32Array.from(fold.train, (i) => y[i]);
-    const model = linearSvm.fit(Xtrain, ytrain, {
+    const model = await linearSvm.fit(Xtrain, ytrain, {
       params,
+      task: 'multiclass',
       classes,
       seed: project.seed + f,
       warn: (message) => log(`kiln fold ${f + 1}: ${message}`),
     });
     const t2 = performance.now();
-    const proba = model.predictProba(Xvalid);
+    const proba = await model.predict(Xvalid);
     const pred = new Int32Array(fold.valid.length);
     for (let r = 0; r < pred.length; r++) {
       let best = 0;

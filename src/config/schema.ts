@@ -1,18 +1,21 @@
 import { z } from 'zod';
 
+/** The column types a schema declares (see src/data/table.ts for how each is held in memory). */
+export const COLUMN_TYPES = [
+  'number',
+  'integer',
+  'boolean',
+  'datetime',
+  'category',
+  'string',
+  'text',
+  'blob',
+  'sequence',
+] as const;
+
 /** One column of the declared input schema. */
 export const columnSpecSchema = z.strictObject({
-  type: z.enum([
-    'number',
-    'integer',
-    'boolean',
-    'datetime',
-    'category',
-    'string',
-    'text',
-    'blob',
-    'sequence',
-  ]),
+  type: z.enum(COLUMN_TYPES),
   nullable: z.boolean().default(true),
   /** Allowed values of a category column; others are invalid (see `unseen` in one_hot for scoring). */
   values: z.array(z.string()).optional(),
@@ -43,6 +46,11 @@ export const dataSchema = z.strictObject({
   schema: z.record(z.string(), columnSpecSchema),
   /** Column that identifies a row in outputs (ids are never features). */
   id: z.string().optional(),
+  /**
+   * Column of non-negative sample weights (never a feature): each row counts that much in the model's
+   * fit. Needs a model family that takes sample weights.
+   */
+  weight: z.string().optional(),
   /** fail: stop at the first invalid row; quarantine: write invalid rows with a reason to a rejects file. */
   onInvalid: z.enum(['fail', 'quarantine']).default('fail'),
   /** Columns present in the file but not in the schema. */
@@ -63,6 +71,10 @@ export const dataSchema = z.strictObject({
 });
 export type DataConfig = z.infer<typeof dataSchema>;
 
+/** What a model predicts; see src/tasks. */
+export const TASK_NAMES = ['binary', 'multiclass', 'regression', 'sequence_labelling', 'embedding'] as const;
+export type TaskName = (typeof TASK_NAMES)[number];
+
 export const targetSchema = z.strictObject({
   column: z.string(),
   /** Positive class for binary metrics (string form of the label, e.g. "1" or "true"). */
@@ -70,6 +82,7 @@ export const targetSchema = z.strictObject({
 });
 
 export const splitSchema = z.strictObject({
+  /** stratified: class proportions kept in each fold (regression: random); group: by split.column; time: ordered. */
   strategy: z.enum(['random', 'stratified', 'group', 'time']).default('stratified'),
   folds: z.number().int().min(2).max(100).default(5),
   /** Column holding the group key (strategy "group") or the ordering time (strategy "time"). */
@@ -80,81 +93,11 @@ export const splitSchema = z.strictObject({
 });
 export type SplitConfig = z.infer<typeof splitSchema>;
 
-const columnsSelector = z.union([z.array(z.string()).min(1), z.enum(['numeric', 'boolean', 'category'])]);
-
-/** Document-frequency limit: 1 = none, an integer ≥ 2 = a document count, in (0, 1) = a fraction of documents. */
-const documentFrequency = z.union([z.number().int().min(1), z.number().gt(0).lt(1)]);
-
-/** TF-IDF of a text column as scikit-learn's TfidfVectorizer (smooth idf); defaults are sklearn's. */
-export const tfidfStepSchema = z.strictObject({
-  step: z.literal('tfidf'),
-  column: z.string(),
-  /** Prefix of the feature names, `${name}:${term}`; default `${column}_words` or `${column}_chars`. */
-  name: z.string().min(1).optional(),
-  /** word: n-grams of word tokens; char_wb: character n-grams inside each space-separated word. */
-  analyzer: z.enum(['word', 'char_wb']).default('word'),
-  ngramRange: z
-    .tuple([z.number().int().min(1), z.number().int().min(1)])
-    .refine(([min, max]) => min <= max, 'ngramRange is [min n, max n] with min <= max')
-    .default([1, 1]),
-  lowercase: z.boolean().default(true),
-  /** NFKD and remove combining marks (sklearn strip_accents='unicode'). */
-  stripAccents: z.boolean().default(false),
-  /** word analyzer: shorter tokens are dropped (2 = sklearn's token_pattern). */
-  minTokenLength: z.number().int().min(1).default(2),
-  /** word analyzer: French elided words (l', d', qu', ...) kept as tokens or dropped. */
-  elisions: z.enum(['keep', 'drop']).default('keep'),
-  minDf: documentFrequency.default(1),
-  maxDf: documentFrequency.default(1),
-  /** Keep the terms most frequent in the training texts (ties: first in sorted order). */
-  maxFeatures: z.number().int().min(1).optional(),
-  /** tf = 1 + ln(count). */
-  sublinearTf: z.boolean().default(false),
-  norm: z.enum(['l2', 'l1', 'none']).default('l2'),
-});
-
-export const featureStepSchema = z.discriminatedUnion('step', [
-  z.strictObject({
-    step: z.literal('impute'),
-    columns: columnsSelector,
-    strategy: z.enum(['median', 'mean', 'mode', 'constant']),
-    value: z.union([z.number(), z.string()]).optional(),
-  }),
-  z.strictObject({
-    step: z.literal('derive'),
-    name: z.string().min(1),
-    /** Arithmetic over columns: + - * / ( ), numbers, and log, log1p, exp, sqrt, abs, min, max. */
-    expr: z.string().min(1),
-  }),
-  z.strictObject({
-    step: z.literal('one_hot'),
-    columns: z.array(z.string()).min(1),
-    /** Level order is fixed at fit (sorted); drop "first" reproduces pandas get_dummies(drop_first=True). */
-    drop: z.enum(['none', 'first']).default('none'),
-    /** Unseen level at scoring: all-zero row ("ignore") or invalid row ("error"). */
-    unseen: z.enum(['ignore', 'error']).default('ignore'),
-    /** Missing value: its own level, or all zeros. */
-    missing: z.enum(['level', 'ignore']).default('level'),
-  }),
-  z.strictObject({
-    step: z.literal('ordinal'),
-    column: z.string(),
-    /** Explicit order of levels; absent: sorted levels seen at fit. */
-    order: z.array(z.string()).optional(),
-    unseen: z.enum(['nan', 'error']).default('nan'),
-  }),
-  z.strictObject({
-    step: z.literal('scale'),
-    columns: columnsSelector.default('numeric'),
-    /** Population standard deviation (ddof 0); a zero deviation scales by 1. */
-    method: z.enum(['standard']).default('standard'),
-  }),
-  z.strictObject({
-    step: z.literal('drop'),
-    columns: z.array(z.string()).min(1),
-  }),
-  tfidfStepSchema,
-]);
+/**
+ * A feature step: `step` names a registered step kind (built-in or registered through the SDK), whose
+ * own schema validates the rest when the project is checked (see src/features/steps).
+ */
+export const featureStepSchema = z.looseObject({ step: z.string().min(1) });
 export type FeatureStepConfig = z.infer<typeof featureStepSchema>;
 
 const searchValue = z.union([
@@ -190,6 +133,11 @@ export const modelSchema = z.strictObject({
   family: z.string(),
   params: z.record(z.string(), z.unknown()).default({}),
   search: searchSchema.optional(),
+  /**
+   * Threads a fit may use, the calling one included, for families that can use more than one
+   * (default: the KILN_THREADS environment variable, else every core). Results do not depend on it.
+   */
+  threads: z.number().int().positive().optional(),
 });
 
 const gateSchema = z
@@ -197,8 +145,11 @@ const gateSchema = z
   .regex(/^\s*[a-z_0-9.]+\s*(>=|<=|>|<)\s*-?[0-9.]+\s*$/, 'a gate like "roc_auc >= 0.70"');
 
 export const evaluationSchema = z.strictObject({
-  /** Metric ranked in search, reported with its bootstrap interval and used by default gates. */
-  headline: z.string().default('roc_auc'),
+  /**
+   * Metric ranked in search and reported with its bootstrap interval; one of the task's metrics.
+   * Default: roc_auc for classification, rmse for regression, f1_macro for sequence labelling.
+   */
+  headline: z.string().optional(),
   threshold: z
     .discriminatedUnion('strategy', [
       z.strictObject({ strategy: z.literal('fixed'), value: z.number().min(0).max(1).default(0.5) }),
@@ -242,13 +193,17 @@ export const projectSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'lowercase letters, digits, - and _'),
   description: z.string().optional(),
   seed: z.number().int().default(0),
+  /**
+   * What the model predicts. Default: classification, binary or multiclass by the number of classes
+   * in the target; `regression` for a numeric target.
+   */
+  task: z.enum(TASK_NAMES).optional(),
   data: dataSchema,
   target: targetSchema,
   split: splitSchema.default({ strategy: 'stratified', folds: 5, testFraction: 0, shuffle: true }),
   features: z.array(featureStepSchema).default([]),
   model: modelSchema,
   evaluation: evaluationSchema.default({
-    headline: 'roc_auc',
     threshold: { strategy: 'fixed', value: 0.5 },
     bootstrap: 1000,
     repeats: 1,

@@ -3,18 +3,11 @@
  * steps and models work on typed arrays without boxing; string-like columns keep null for missing.
  * Blob and sequence columns exist so image and sensor scenarios share the same table.
  */
+import { COLUMN_TYPES } from '../config/schema.js';
 
-export type ColumnType =
-  | 'number'
-  | 'integer'
-  | 'boolean'
-  | 'datetime'
-  | 'category'
-  | 'string'
-  | 'text'
-  | 'blob'
-  | 'sequence';
+export type ColumnType = (typeof COLUMN_TYPES)[number];
 
+export const ALL_COLUMN_TYPES: readonly ColumnType[] = COLUMN_TYPES;
 export const NUMERIC_TYPES: readonly ColumnType[] = ['number', 'integer', 'boolean', 'datetime'];
 export const STRING_TYPES: readonly ColumnType[] = ['category', 'string', 'text'];
 

@@ -19,6 +19,7 @@ import {
   rankingMetrics,
   rowLogLoss,
 } from './metrics.js';
+import { type EvaluationInput, getMetric } from './registry.js';
 
 export interface BootstrapOptions {
   seed: number;
@@ -112,6 +113,46 @@ export function bootstrapMetric(
     estimate,
     options.seed,
     resample(input.yTrue.length, options, (_, counts) => evaluate(counts)),
+  );
+}
+
+/**
+ * Bootstrap interval of any registered metric of a task's predictions: the fast weighted passes for
+ * the built-in classification metrics, the metric recomputed on each replicate's rows otherwise.
+ */
+export function bootstrapEvaluation(
+  input: EvaluationInput,
+  metric: string,
+  options: BootstrapOptions,
+): BootstrapInterval {
+  const { task, yTrue, scores, classes } = input;
+  if (yTrue instanceof Int32Array && Object.hasOwn(METRICS, metric) && task !== 'regression') {
+    const classification = {
+      yTrue,
+      proba: scores,
+      classes,
+      positive: input.positive,
+      threshold: input.threshold,
+    };
+    return bootstrapMetric(classification, metric, options);
+  }
+  const definition = getMetric(metric);
+  if (!definition.tasks.includes(task))
+    throw new Error(`metric "${metric}" does not apply to ${task} models`);
+  const n = yTrue.length;
+  const width = n ? scores.length / n : 1;
+  return bootstrapStatistic(
+    n,
+    (rows) => {
+      const y = yTrue instanceof Int32Array ? new Int32Array(rows.length) : new Float64Array(rows.length);
+      const s = new Float64Array(rows.length * width);
+      for (let r = 0; r < rows.length; r++) {
+        y[r] = yTrue[rows[r]];
+        s.set(scores.subarray(rows[r] * width, (rows[r] + 1) * width), r * width);
+      }
+      return definition.compute({ ...input, yTrue: y, scores: s });
+    },
+    { ...options, metric },
   );
 }
 

@@ -1,6 +1,7 @@
 export {
   type BootstrapInterval,
   type BootstrapOptions,
+  bootstrapEvaluation,
   bootstrapMetric,
   bootstrapStatistic,
   type FoldSummary,
@@ -29,12 +30,23 @@ export {
   type ClassificationMetrics,
   type ClassReport,
   classificationMetrics,
-  higherIsBetter,
   LOG_LOSS_EPS,
   METRICS,
-  metricValues,
   predictLabels,
 } from './metrics.js';
+export {
+  classificationOf,
+  type EvaluationInput,
+  findMetric,
+  getMetric,
+  higherIsBetter,
+  type Metric,
+  metricsFor,
+  metricValues,
+  registerMetric,
+  regressionOf,
+} from './registry.js';
+export { REGRESSION_METRICS, type RegressionMetrics, regressionMetrics } from './regression.js';
 export { escapeHtml } from './report/format.js';
 export { renderHtmlReport } from './report/html.js';
 export {

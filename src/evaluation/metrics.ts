@@ -3,6 +3,7 @@
  * zero_division=0 for precision/recall/F1, labels averaged over the classes present in y_true or
  * y_pred, log loss clipped at 1e-15, ROC AUC with ties counted one half, average precision as a step sum.
  */
+import { decideAll, decisionRule } from '../tasks/decide.js';
 import { type Ranking, rankAreas, rankScores } from './ranking.js';
 
 export interface ClassificationInput {
@@ -64,7 +65,7 @@ export interface ClassificationMetrics extends LabelMetrics {
 
 export const LOG_LOSS_EPS = 1e-15;
 
-/** Every metric `metricValues` can return, with whether a higher value is better (search ranking, gates, plots). */
+/** The built-in classification metrics, with whether a higher value is better (search ranking, gates, plots). */
 export const METRICS: Readonly<
   Record<string, { label: string; higherIsBetter: boolean; binaryOnly?: boolean }>
 > = {
@@ -86,13 +87,6 @@ export const METRICS: Readonly<
   f1_micro: { label: 'F1, micro', higherIsBetter: true },
   f1_weighted: { label: 'F1, weighted', higherIsBetter: true },
 };
-
-export function higherIsBetter(metric: string): boolean {
-  const info = METRICS[metric];
-  if (info === undefined)
-    throw new Error(`unknown metric "${metric}"; known: ${Object.keys(METRICS).join(', ')}`);
-  return info.higherIsBetter;
-}
 
 interface CheckedInput {
   n: number;
@@ -129,22 +123,10 @@ export function checkInput(input: ClassificationInput): CheckedInput {
   return { n, k, positive, threshold };
 }
 
-/** Binary: positive when proba[positive] >= threshold; multiclass: argmax (first on ties, as numpy). */
+/** The task's decision: binary, positive when proba[positive] >= threshold; multiclass, argmax. */
 export function predictLabels(input: ClassificationInput): Int32Array {
   const { n, k, positive, threshold } = checkInput(input);
-  const { proba } = input;
-  const pred = new Int32Array(n);
-  if (positive !== null && threshold !== null) {
-    for (let i = 0; i < n; i++) pred[i] = proba[i * 2 + positive] >= threshold ? positive : 1 - positive;
-    return pred;
-  }
-  for (let i = 0; i < n; i++) {
-    const base = i * k;
-    let best = 0;
-    for (let c = 1; c < k; c++) if (proba[base + c] > proba[base + best]) best = c;
-    pred[i] = best;
-  }
-  return pred;
+  return decideAll(input.proba, n, decisionRule(k, positive ?? undefined, threshold ?? undefined));
 }
 
 /** Row-major k x k (rows true, columns predicted); `weights` per row count a row several times (bootstrap). */
@@ -345,16 +327,6 @@ export function classificationMetrics(input: ClassificationInput): Classificatio
     confusion,
     notes,
   };
-}
-
-/** The flat metric record used by gates, search ranking and storage (NaN marks an undefined metric). */
-export function metricValues(metrics: ClassificationMetrics): Record<string, number> {
-  const values: Record<string, number> = {};
-  for (const name of Object.keys(METRICS)) {
-    const value = metrics[name as keyof ClassificationMetrics];
-    if (typeof value === 'number') values[name] = value;
-  }
-  return values;
 }
 
 function listNames(names: string[], max = 10): string {

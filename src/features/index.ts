@@ -1,5 +1,5 @@
+export * from '../data/matrix.js';
 export { type Expression, type ExprNode, evaluateExpression, parseExpression } from './expression.js';
-export * from './matrix.js';
 export {
   checkFeatureSteps,
   type FeatureStepInput,

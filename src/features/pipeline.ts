@@ -1,14 +1,21 @@
 import { z } from 'zod';
-import { columnSpecSchema, type FeatureStepConfig, featureStepSchema } from '../config/schema.js';
+import { columnSpecSchema, type FeatureStepConfig } from '../config/schema.js';
+import { type CsrMatrix, denseMatrix, type ModelInput } from '../data/matrix.js';
 import { type ColumnType, isNumericColumn, isStringColumn, type Table } from '../data/table.js';
-import { parseExpression } from './expression.js';
-import { type CsrMatrix, denseMatrix, type Matrix } from './matrix.js';
-import { fitStep, loadStep } from './steps/index.js';
-import { type FittedStep, issues, type RowErrors, reportRow, type StepState } from './steps/step.js';
+import { getStepKind, loadStep, parseStepConfig } from './steps/registry.js';
+import {
+  type FittedStep,
+  issues,
+  type RowErrors,
+  reportRow,
+  type StepKind,
+  type StepState,
+} from './steps/step.js';
 
 export const PIPELINE_FORMAT_VERSION = 1;
 
-export type FeatureStepInput = z.input<typeof featureStepSchema>;
+/** A step config as written in a project (defaults not yet filled). */
+export type FeatureStepInput = { readonly step: string } & Record<string, unknown>;
 
 export interface InputColumn {
   readonly name: string;
@@ -23,11 +30,20 @@ export interface PipelineState {
   readonly inputs: readonly InputColumn[];
   readonly featureNames: readonly string[];
   readonly steps: readonly StepState[];
+  /**
+   * Missing (NaN) features pass through to the model, which handles them itself (its family declares
+   * missing values); absent or false, a row with a missing feature left after the steps is refused.
+   */
+  readonly allowMissing?: boolean;
 }
 
 export interface PipelineOptions {
   /** Columns that are never features and that no step may use: target, id, group, time. */
   readonly exclude?: readonly string[];
+  /** The model handles missing values: NaN features are not refused (see `PipelineState`). */
+  readonly allowMissing?: boolean;
+  /** Names the model in messages about what it cannot take ("model family logistic_regression"). */
+  readonly consumer?: string;
 }
 
 export interface FittedPipeline {
@@ -44,34 +60,33 @@ export interface FittedPipeline {
   readonly inputs: readonly InputColumn[];
   /** Names of `inputs`: the raw columns a scoring table must have. */
   readonly inputColumns: readonly string[];
+  /** The model input's kind: a tensor step's tensor, CSR when a step makes sparse features, else dense. */
+  readonly output: 'dense' | 'sparse' | 'tensor';
   /**
    * Applies the frozen steps. Rows with a problem (an unseen level under `unseen: 'error'`, a missing or
    * non-finite value left in a feature) are in `rowErrors` with the column and reason; their row of X is
-   * unspecified. A missing input column or one of the wrong kind throws. X is dense, or CSR when a step
-   * makes sparse features (tfidf).
+   * unspecified. A missing input column or one of the wrong kind throws.
    */
-  transform(table: Table): { X: Matrix; rowErrors: RowErrors };
+  transform(table: Table): { X: ModelInput; rowErrors: RowErrors };
   /** JSON-serialisable; `loadPipeline(JSON.parse(JSON.stringify(state)))` transforms identically. */
   state(): PipelineState;
 }
 
 /**
- * Validates step configs as the config loader does (schema, defaults, derive expressions), so mistakes
- * surface before any data is read. Errors name the step by position and kind.
+ * Validates step configs by their kinds' schemas (defaults filled, derive expressions parsed), so
+ * mistakes surface before any data is read. Errors name the step by position and kind.
  */
 export function checkFeatureSteps(steps: readonly unknown[]): FeatureStepConfig[] {
   return steps.map((raw, k) => {
-    const parsed = featureStepSchema.safeParse(raw);
-    if (!parsed.success) throw new Error(`feature step ${k + 1}: ${issues(parsed.error)}`);
-    const config = parsed.data;
-    if (config.step === 'derive') {
-      try {
-        parseExpression(config.expr);
-      } catch (error) {
-        throw stepError(k, config, error);
-      }
+    try {
+      return parseStepConfig(raw);
+    } catch (error) {
+      const kind = (raw as { step?: unknown } | null)?.step;
+      throw new Error(
+        `feature step ${k + 1}${typeof kind === 'string' ? ` (${kind})` : ''}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
-    return config;
   });
 }
 
@@ -79,21 +94,29 @@ export function checkFeatureSteps(steps: readonly unknown[]): FeatureStepConfig[
  * Fits the steps in order, each on the previous step's output of the training table, and returns the
  * fitted pipeline with the training matrix (built by the same transform code scoring uses).
  */
-export function fitPipeline(
+export async function fitPipeline(
   steps: readonly FeatureStepInput[],
   table: Table,
   options: PipelineOptions = {},
-): { pipeline: FittedPipeline; X: Matrix } {
+): Promise<{ pipeline: FittedPipeline; X: ModelInput }> {
   const configs = checkFeatureSteps(steps);
   const exclude = new Set(options.exclude ?? []);
+  const allowMissing = options.allowMissing ?? false;
   const fitted: FittedStep[] = [];
   const blocks: CsrMatrix[] = [];
   const rowErrors: RowErrors = new Map();
+  let tensor: ModelInput | undefined;
   let current = table;
-  configs.forEach((config, k) => {
+  for (const [k, config] of configs.entries()) {
     try {
-      const step = fitStep(current, config, { exclude });
+      const kind = getStepKind(config.step);
+      const step = await kind.fit(current, config, { exclude });
+      checkDeclared(kind, step, current);
       if (step.sparse) blocks.push(step.sparse.transform(current, rowErrors));
+      if (step.tensor) {
+        if (tensor) throw new Error('a pipeline makes at most one tensor, and an earlier step made one');
+        tensor = step.tensor.transform(current, rowErrors);
+      }
       current = step.transform(current, rowErrors);
       fitted.push(step);
     } catch (error) {
@@ -102,12 +125,22 @@ export function fitPipeline(
     const [row, reason] = rowErrors.entries().next().value ?? [];
     if (reason !== undefined)
       throw new Error(`feature step ${k + 1} (${config.step}) rejects training row ${row}: ${reason}`);
-  });
+  }
 
-  // A text column turned into sparse features is not a feature itself.
-  const sparseInputs = new Set(fitted.flatMap((step) => (step.sparse ? step.reads : [])));
-  const dense = [...current.columns.keys()].filter((name) => !exclude.has(name) && !sparseInputs.has(name));
-  checkFeatureColumns(current, dense, blocks.length > 0);
+  // A column turned into sparse features or a tensor is not a feature itself.
+  const consumed = new Set(fitted.flatMap((step) => (step.sparse || step.tensor ? step.reads : [])));
+  const dense = [...current.columns.keys()].filter((name) => !exclude.has(name) && !consumed.has(name));
+  if (tensor) {
+    if (dense.length > 0 || blocks.length > 0)
+      throw new Error(
+        `feature pipeline: a tensor step's tensor is the model's whole input, but ${[
+          ...dense.map((name) => `column "${name}"`),
+          ...blocks.map((_, b) => `sparse block ${b + 1}`),
+        ].join(', ')} would be features too: drop them or exclude them`,
+      );
+  } else {
+    checkFeatureColumns(current, dense, blocks.length > 0, allowMissing, options.consumer);
+  }
   const sparseNames = fitted.flatMap((step) => (step.sparse ? [step.sparse.name] : []));
   const twice = sparseNames.find((name, k) => sparseNames.indexOf(name) !== k);
   if (twice !== undefined)
@@ -116,14 +149,15 @@ export function fitPipeline(
     formatVersion: PIPELINE_FORMAT_VERSION,
     exclude: [...exclude],
     inputs: rawInputs(table, fitted, dense),
-    featureNames: [...dense, ...sparseFeatureNames(fitted)],
+    featureNames: tensor ? tensorFeatureNames(fitted) : [...dense, ...sparseFeatureNames(fitted)],
     steps: fitted.map((step) => step.state),
+    ...(allowMissing ? { allowMissing } : {}),
   };
   return {
     // No copy of `state` here: it is only handed out through state(), which copies (a tfidf vocabulary
     // makes it large).
     pipeline: makePipeline(state, fitted),
-    X: assemble(current, dense, blocks, rowErrors),
+    X: tensor ?? assemble(current, dense, blocks, rowErrors, allowMissing),
   };
 }
 
@@ -133,6 +167,7 @@ const pipelineStateSchema = z.strictObject({
   inputs: z.array(z.strictObject({ name: z.string(), type: columnSpecSchema.shape.type })),
   featureNames: z.array(z.string()),
   steps: z.array(z.unknown()),
+  allowMissing: z.boolean().optional(),
 });
 
 /** Restores a pipeline from `state()` output (typically read back from a model package's manifest). */
@@ -157,9 +192,11 @@ export function loadPipeline(raw: unknown): FittedPipeline {
 
 function makePipeline(state: PipelineState, steps: readonly FittedStep[]): FittedPipeline {
   const inputColumns = state.inputs.map((c) => c.name);
-  // featureNames = the table's feature columns, then the sparse steps' features.
+  const tensorStep = steps.find((step) => step.tensor);
+  const allowMissing = state.allowMissing ?? false;
+  // featureNames = the table's feature columns, then the sparse steps' features (or the tensor's name).
   const sparse = sparseFeatureNames(steps);
-  const dense = state.featureNames.slice(0, state.featureNames.length - sparse.length);
+  const dense = tensorStep ? [] : state.featureNames.slice(0, state.featureNames.length - sparse.length);
   if (sparse.some((name, j) => name !== state.featureNames[dense.length + j]))
     throw new Error("feature pipeline state: featureNames do not end with the sparse steps' features");
   const sparseBlocks: { name: string; start: number; size: number }[] = [];
@@ -175,6 +212,7 @@ function makePipeline(state: PipelineState, steps: readonly FittedStep[]): Fitte
     sparseBlocks,
     inputs: state.inputs,
     inputColumns,
+    output: tensorStep ? 'tensor' : sparseBlocks.length > 0 ? 'sparse' : 'dense',
     transform(table) {
       // Only the declared inputs go in, so extra columns (the target in CV, anything a client sends)
       // can never change the features.
@@ -184,11 +222,13 @@ function makePipeline(state: PipelineState, steps: readonly FittedStep[]): Fitte
       };
       const rowErrors: RowErrors = new Map();
       const blocks: CsrMatrix[] = [];
+      let tensor: ModelInput | undefined;
       for (const step of steps) {
         if (step.sparse) blocks.push(step.sparse.transform(current, rowErrors));
+        if (step.tensor) tensor = step.tensor.transform(current, rowErrors);
         current = step.transform(current, rowErrors);
       }
-      return { X: assemble(current, dense, blocks, rowErrors), rowErrors };
+      return { X: tensor ?? assemble(current, dense, blocks, rowErrors, allowMissing), rowErrors };
     },
     state: () => structuredClone(state),
   };
@@ -228,6 +268,11 @@ function rawInputs(
     .map(([name, column]) => ({ name, type: column.type }));
 }
 
+/** A tensor's "feature names": its step's name, e.g. for reports. */
+function tensorFeatureNames(steps: readonly FittedStep[]): string[] {
+  return steps.flatMap((step) => (step.tensor ? [step.tensor.name] : []));
+}
+
 function sparseFeatureNames(steps: readonly FittedStep[]): string[] {
   const names: string[] = [];
   for (const step of steps) for (const name of step.sparse?.featureNames ?? []) names.push(name);
@@ -235,7 +280,13 @@ function sparseFeatureNames(steps: readonly FittedStep[]): string[] {
 }
 
 /** Every problem with the columns left after the steps, in one error. */
-function checkFeatureColumns(table: Table, featureNames: readonly string[], sparse: boolean): void {
+function checkFeatureColumns(
+  table: Table,
+  featureNames: readonly string[],
+  sparse: boolean,
+  allowMissing: boolean,
+  consumer = 'the model',
+): void {
   const problems: string[] = [];
   for (const name of featureNames) {
     const column = table.columns.get(name)!;
@@ -254,9 +305,9 @@ function checkFeatureColumns(table: Table, featureNames: readonly string[], spar
         if (Number.isNaN(v)) missing++;
         else if (!Number.isFinite(v)) infinite++;
       }
-      if (missing > 0) {
+      if (missing > 0 && !allowMissing) {
         problems.push(
-          `column "${name}" has ${missing} missing values after the feature steps: add an impute step for it, e.g. { step: 'impute', columns: ['${name}'], strategy: 'median' }`,
+          `column "${name}" has ${missing} missing values after the feature steps, and ${consumer} does not handle missing values: add an impute step for it, e.g. { step: 'impute', columns: ['${name}'], strategy: 'median' }`,
         );
       }
       if (infinite > 0) problems.push(`column "${name}" has ${infinite} infinite values`);
@@ -276,9 +327,10 @@ function assemble(
   featureNames: readonly string[],
   blocks: readonly CsrMatrix[],
   rowErrors: RowErrors,
-): Matrix {
+  allowMissing: boolean,
+): ModelInput {
   const n = table.nRows;
-  const columns = featureNames.map((name) => featureValues(table, name, rowErrors));
+  const columns = featureNames.map((name) => featureValues(table, name, rowErrors, allowMissing));
   const p = columns.length;
   if (blocks.length === 0) {
     const data = new Float64Array(n * p);
@@ -318,15 +370,20 @@ function assemble(
   return { kind: 'csr', rows: n, cols, indptr, indices, data };
 }
 
-/** A feature column's values; a missing or non-finite value marks its row. */
-function featureValues(table: Table, name: string, rowErrors: RowErrors): Float64Array {
+/** A feature column's values; a non-finite value marks its row (NaN only when the model cannot take it). */
+function featureValues(
+  table: Table,
+  name: string,
+  rowErrors: RowErrors,
+  allowMissing: boolean,
+): Float64Array {
   const column = table.columns.get(name);
   if (!column || !isNumericColumn(column))
     throw new Error(`feature column "${name}" is ${column?.type ?? 'absent'} after the steps`);
   const values = column.values;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isFinite(v)) {
+    if (!Number.isFinite(v) && !(allowMissing && Number.isNaN(v))) {
       reportRow(
         rowErrors,
         i,
@@ -335,6 +392,20 @@ function featureValues(table: Table, name: string, rowErrors: RowErrors): Float6
     }
   }
   return values;
+}
+
+/** A fitted step keeps to what its kind declares it takes and gives. */
+function checkDeclared(kind: StepKind, step: FittedStep, input: Table): void {
+  for (const name of step.reads) {
+    const column = input.columns.get(name);
+    if (column && !kind.takes.includes(column.type))
+      throw new Error(
+        `column "${name}" is ${column.type}; the ${kind.name} step takes ${kind.takes.join(', ')} columns`,
+      );
+  }
+  const gives = step.tensor ? 'tensor' : step.sparse ? 'sparse' : 'table';
+  if (gives !== kind.gives)
+    throw new Error(`the ${kind.name} step declares it gives ${kind.gives} features but made ${gives} ones`);
 }
 
 function stepError(k: number, config: FeatureStepConfig, error: unknown): Error {

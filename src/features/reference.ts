@@ -1,4 +1,4 @@
-import type { CsrMatrix, DenseMatrix, Matrix } from './matrix.js';
+import type { CsrMatrix, DenseMatrix, Matrix } from '../data/matrix.js';
 
 /** Per-feature statistics of the training matrix, stored in the manifest as the drift reference. */
 export interface FeatureReferenceStats {

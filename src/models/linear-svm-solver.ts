@@ -1,4 +1,4 @@
-import { type CsrMatrix, denseToCsr, type Matrix } from '../features/matrix.js';
+import { type CsrMatrix, denseToCsr, type Matrix } from '../data/matrix.js';
 import { Random } from '../util/random.js';
 
 /**

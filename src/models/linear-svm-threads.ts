@@ -1,21 +1,19 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerModuleImport } from '../util/worker.js';
+import type { FitControl } from './fit-control.js';
 import { OvrSolver, type OvrTask } from './linear-svm-solver.js';
 
 /**
- * linear_svm's binary problems on a pool of worker threads, behind a synchronous call (ModelFamily.fit
- * is synchronous). Per fit, the task's arrays (CSR matrix, labels, weights, outputs) live in
- * SharedArrayBuffers; the task is posted to `threads - 1` workers and the calling thread works too.
- * Every thread claims the next unsolved problem from a shared counter, solves it and writes its
- * results into the shared outputs, then bumps a done counter (Atomics.add + notify). The caller blocks
- * on that counter with Atomics.wait in short slices: it cannot receive messages while it waits, so
- * workers report failures through shared memory too (an error flag and the error's text), and a worker
+ * linear_svm's binary problems on a pool of worker threads. Per fit, the task's arrays (CSR matrix,
+ * labels, weights, outputs) live in SharedArrayBuffers; the task is posted to `threads - 1` workers and
+ * the calling thread works too. Every thread claims the next unsolved problem from a shared counter,
+ * solves it and writes its results into the shared outputs, then bumps a done counter (Atomics.add +
+ * notify). The caller, between its own problems and once they are all claimed, awaits that counter
+ * with Atomics.waitAsync in short slices, so the event loop keeps turning (progress, abort, heartbeats).
+ * Workers report failures through shared memory (an error flag and the error's text), and a worker
  * that dies without a word (out of memory, terminated) shows as a stall: no solver pass anywhere for
- * `stallMs`. Any failure makes the fit throw and the pool is rebuilt for the next fit.
+ * `stallMs`. Any failure or an abort makes the fit throw and the pool is rebuilt for the next fit.
  *
  * Workers are started on first use, kept for later fits (start-up and JIT warm-up are paid once per
  * process) and unref'ed, so they never keep the process alive.
@@ -61,14 +59,20 @@ export function resolveThreads(requested: number | undefined, problems: number, 
   return Math.max(1, Math.min(threads, problems));
 }
 
-/** Solves every problem of `task`, on this thread alone when threads is 1 (then nothing is shared). */
-export function solveTask(task: OvrTask, threads: number): void {
+/**
+ * Solves every problem of `task`, on this thread alone when threads is 1 (then nothing is shared);
+ * `control` hears of each finished problem and may stop the fit.
+ */
+export async function solveTask(task: OvrTask, threads: number, control: FitControl): Promise<void> {
   if (threads <= 1) {
     const solver = new OvrSolver(task);
-    for (let t = 0; t < task.group.length; t++) solver.solve(t);
+    for (let t = 0; t < task.group.length; t++) {
+      solver.solve(t);
+      await control.tick(t + 1);
+    }
     return;
   }
-  pool.run(task, threads);
+  await pool.run(task, threads, control);
 }
 
 /** Copies a typed array into shared memory (as is when it already is). */
@@ -103,28 +107,26 @@ export interface SvmJob {
 }
 
 /**
- * Claims and solves problems until none is left or a thread has failed. Errors propagate; the caller
- * reports them with `reportFailure`.
+ * Claims and solves one problem; false when none is left or a thread has failed. Errors propagate;
+ * the caller reports them with `reportFailure`.
  */
-function claimProblems(job: SvmJob, worker: boolean): void {
+function claimProblem(job: SvmJob, worker: boolean, solvers: { solver?: OvrSolver }): boolean {
   const { control } = job;
   const total = job.task.group.length;
-  let solver: OvrSolver | undefined;
-  for (;;) {
-    if (Atomics.load(control, STOP) !== 0) return;
-    if (Atomics.load(control, NEXT) >= total) return;
-    // Built after the first check, so a worker that arrives after every problem is taken does no work.
-    solver ??= new OvrSolver(job.task, () => {
-      Atomics.add(control, PASSES, 1);
-    });
-    const t = Atomics.add(control, NEXT, 1);
-    if (t >= total) return;
-    if (worker && job.fault === 'throw') throw new Error('injected fault (test)');
-    if (worker && job.fault === 'exit') process.exit(1);
-    solver.solve(t);
-    Atomics.add(control, DONE, 1);
-    Atomics.notify(control, DONE);
-  }
+  if (Atomics.load(control, STOP) !== 0) return false;
+  if (Atomics.load(control, NEXT) >= total) return false;
+  // Built after the first check, so a worker that arrives after every problem is taken does no work.
+  solvers.solver ??= new OvrSolver(job.task, () => {
+    Atomics.add(control, PASSES, 1);
+  });
+  const t = Atomics.add(control, NEXT, 1);
+  if (t >= total) return false;
+  if (worker && job.fault === 'throw') throw new Error('injected fault (test)');
+  if (worker && job.fault === 'exit') process.exit(1);
+  solvers.solver.solve(t);
+  Atomics.add(control, DONE, 1);
+  Atomics.notify(control, DONE);
+  return true;
 }
 
 /** Stops the job; the first failing thread's error becomes the fit's error. */
@@ -143,7 +145,8 @@ function reportFailure(job: SvmJob, error: unknown): void {
 /** A worker's handler for one job (linear-svm-worker.ts). */
 export function workOnJob(job: SvmJob): void {
   try {
-    claimProblems(job, true);
+    const solvers = {};
+    while (claimProblem(job, true, solvers));
   } catch (error) {
     reportFailure(job, error);
   }
@@ -158,14 +161,13 @@ class SvmWorkerPool {
     return this.workers.length;
   }
 
-  run(task: OvrTask, threads: number): void {
+  async run(task: OvrTask, threads: number, fit: FitControl): Promise<void> {
     const helpers = threads - 1;
     while (this.workers.length < helpers) {
       const worker = startWorker();
       this.started++;
       this.workers.push(worker);
-      // Seen only between fits (the event loop does not turn during one): a worker gone meanwhile is
-      // replaced next time. One that dies during a fit is caught by the stall check.
+      // A worker gone is replaced at the next fit; one that dies during a fit is caught by the stall check.
       worker.on('exit', () => {
         this.workers = this.workers.filter((w) => w !== worker);
       });
@@ -180,13 +182,14 @@ class SvmWorkerPool {
     try {
       if (svmThreadSettings.callerSolves) {
         try {
-          claimProblems(job, false);
+          const solvers = {};
+          while (claimProblem(job, false, solvers)) await fit.tick(Atomics.load(job.control, DONE));
         } catch (error) {
           Atomics.store(job.control, STOP, 1);
           throw error;
         }
       }
-      this.wait(job);
+      await this.wait(job, fit);
     } catch (error) {
       // Workers may be stuck in a problem of this job, or dead: start afresh next time.
       this.reset();
@@ -194,7 +197,7 @@ class SvmWorkerPool {
     }
   }
 
-  private wait(job: SvmJob): void {
+  private async wait(job: SvmJob, fit: FitControl): Promise<void> {
     const { control } = job;
     const total = job.task.group.length;
     const { stallMs } = svmThreadSettings;
@@ -208,7 +211,9 @@ class SvmWorkerPool {
         throw new Error(`linear_svm: a worker thread failed while solving the binary problems: ${text}`);
       }
       if (done >= total) return;
-      Atomics.wait(control, DONE, done, Math.min(100, stallMs));
+      const waited = Atomics.waitAsync(control, DONE, done, Math.min(100, stallMs));
+      if (waited.async) await waited.value;
+      await fit.tick(Atomics.load(control, DONE));
       const now = performance.now();
       const latest = Atomics.load(control, PASSES);
       if (latest !== passes) {
@@ -244,10 +249,7 @@ export function svmPoolStats(): { workers: number; started: number } {
  * see an 'error' event).
  */
 function startWorker(): Worker {
-  const compiled = new URL('./linear-svm-worker.js', import.meta.url);
-  const load = existsSync(fileURLToPath(compiled))
-    ? `import(${JSON.stringify(compiled.href)})`
-    : `import(${JSON.stringify(tsxApi())}).then(({ register }) => { register(); return import(${JSON.stringify(new URL('./linear-svm-worker.ts', import.meta.url).href)}); })`;
+  const load = workerModuleImport(new URL('./linear-svm-worker.js', import.meta.url));
   const source = `
 const { parentPort } = require('node:worker_threads');
 let handle = null;
@@ -273,18 +275,4 @@ ${load}.then(
   // Errors reach the fit through shared memory; an unhandled 'error' event would crash the process.
   worker.on('error', () => {});
   return worker;
-}
-
-/**
- * tsx's ESM loader API, found from this module (an eval worker would resolve a bare name from the cwd;
- * require.resolve would give the CommonJS build, whose register() does not find its loader).
- */
-function tsxApi(): string {
-  try {
-    const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
-    const entry = JSON.parse(readFileSync(manifest, 'utf8')).exports['./esm/api'].import.default;
-    return pathToFileURL(path.join(path.dirname(manifest), entry)).href;
-  } catch {
-    return 'tsx/esm/api';
-  }
 }

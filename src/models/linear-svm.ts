@@ -1,10 +1,18 @@
 import { z } from 'zod';
-import { denseToCsr, type Matrix } from '../features/matrix.js';
+import { denseToCsr, type Matrix, type ModelInput } from '../data/matrix.js';
 import { Random } from '../util/random.js';
 import type { FitOptions, FittedModel, ModelFamily, SavedModel } from './family.js';
+import { fitControl } from './fit-control.js';
+import {
+  classCodes,
+  classWeightParam,
+  matrixInput,
+  resolveClassWeights,
+  validateClassifierInputs,
+} from './linear-common.js';
 import type { OvrTask } from './linear-svm-solver.js';
 import { resolveThreads, shared, solveTask } from './linear-svm-threads.js';
-import { classWeightParam, resolveClassWeights, validateClassifierInputs } from './logistic-regression.js';
+import { fitPlattSigmoid, platt, sigmoid } from './platt.js';
 
 export { DualCoordinateDescent, type DualSolveOptions } from './linear-svm-solver.js';
 
@@ -45,9 +53,9 @@ export const linearSvmParams = z.strictObject({
   calibration: z.enum(['sigmoid', 'none']).default('sigmoid'),
   calibrationFolds: z.number().int().min(2).default(3),
   /**
-   * Threads solving the binary problems; default the KILN_THREADS environment variable, else every core
-   * (os.availableParallelism()); 1 solves on the calling thread. Small fits always use 1. Not recorded
-   * with the model: results do not depend on it.
+   * Threads solving the binary problems (overrides `model.threads`); default the KILN_THREADS environment
+   * variable, else every core (os.availableParallelism()); 1 solves on the calling thread. Small fits
+   * always use 1. Not recorded with the model: results do not depend on it.
    */
   threads: z.number().int().positive().optional(),
 });
@@ -62,9 +70,16 @@ export const linearSvm: ModelFamily<LinearSvmParams> = {
   description:
     'Linear SVM (one-vs-rest, liblinear dual coordinate descent), class weights, Platt-calibrated probabilities, dense or sparse input',
   params: linearSvmParams,
-  supportsSparse: true,
-  fit: fitLinearSvm,
-  load: loadLinearSvm,
+  tasks: ['binary', 'multiclass'],
+  capabilities: {
+    inputs: ['dense', 'sparse'],
+    missingValues: false,
+    sampleWeights: true,
+    warmStart: false,
+    threads: true,
+  },
+  fit: async (X, y, options) => fitLinearSvm(matrixInput(X, LINEAR_SVM), classCodes(y, LINEAR_SVM), options),
+  load: (saved, context) => loadLinearSvm(saved, context.classes),
 };
 
 /** A fitted model; decision columns follow `fittedClasses` (one column for two classes, the second positive). */
@@ -117,7 +132,8 @@ export class LinearSvmModel implements FittedModel {
     return out;
   }
 
-  predictProba(X: Matrix): Float64Array {
+  predict(input: ModelInput): Float64Array {
+    const X = matrixInput(input, LINEAR_SVM);
     const f = this.decisionFunction(X);
     const kk = this.intercept.length;
     const k = this.classes.length;
@@ -177,7 +193,11 @@ export class LinearSvmModel implements FittedModel {
   }
 }
 
-export function fitLinearSvm(X: Matrix, y: Int32Array, options: FitOptions<LinearSvmParams>): LinearSvmModel {
+export async function fitLinearSvm(
+  X: Matrix,
+  y: Int32Array,
+  options: FitOptions<LinearSvmParams>,
+): Promise<LinearSvmModel> {
   const params = linearSvmParams.parse(options.params);
   const { classes, sampleWeight } = options;
   const n = X.rows;
@@ -231,7 +251,7 @@ export function fitLinearSvm(X: Matrix, y: Int32Array, options: FitOptions<Linea
   // Work ~ stored values (and the bias feature) x problems; a calibration fold's problems see (k - 1) / k
   // of the rows, so the k folds weigh as k - 1 whole problems: (nnz + n) x k' x k in all.
   const work = (csr.indptr[n] + n) * kk * (calibrated ? k : 1);
-  const threads = resolveThreads(params.threads, group.length, work);
+  const threads = resolveThreads(params.threads ?? options.threads, group.length, work);
   const share = threads > 1;
   const p = X.cols;
   const f64 = (length: number) =>
@@ -261,7 +281,9 @@ export function fitLinearSvm(X: Matrix, y: Int32Array, options: FitOptions<Linea
       : new Int32Array(group.length),
     converged: share ? new Uint8Array(new SharedArrayBuffer(group.length)) : new Uint8Array(group.length),
   };
-  solveTask(task, threads);
+  const control = fitControl(options, 'binary problems', group.length);
+  control.check();
+  await solveTask(task, threads, control);
 
   const finalIterations = Array.from(task.iterations.subarray(0, kk));
   const finalUnconverged = kk - task.converged.subarray(0, kk).reduce((a, b) => a + b, 0);
@@ -389,92 +411,4 @@ export function stratifiedFolds(y: Int32Array, k: number, folds: number, rng: Ra
   let next = 0;
   for (const list of members) for (const i of rng.shuffle(list)) fold[i] = next++ % folds;
   return fold;
-}
-
-/**
- * Platt's sigmoid P(positive | f) = 1 / (1 + exp(a f + b)) by Newton's method with backtracking (Lin,
- * Lin & Weng 2007, as libsvm), on Platt's smoothed targets (N+ + 1) / (N+ + 2) and 1 / (N- + 2) with
- * the prior start b = log((N- + 1) / (N+ + 1)), as scikit-learn's _sigmoid_calibration; N are summed
- * sample weights.
- */
-export function fitPlattSigmoid(
-  f: Float64Array,
-  positive: Uint8Array,
-  sampleWeight?: Float64Array,
-): { a: number; b: number } {
-  const n = f.length;
-  let prior1 = 0;
-  let prior0 = 0;
-  for (let i = 0; i < n; i++) {
-    const s = sampleWeight ? sampleWeight[i] : 1;
-    if (positive[i]) prior1 += s;
-    else prior0 += s;
-  }
-  const hi = (prior1 + 1) / (prior1 + 2);
-  const lo = 1 / (prior0 + 2);
-  // libsvm's absolute gradient tolerance, for unit weights; scaled by the mean weight otherwise.
-  const eps = 1e-5 * Math.max((prior0 + prior1) / Math.max(n, 1), Number.MIN_VALUE);
-  const objective = (a: number, b: number): number => {
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      const t = positive[i] ? hi : lo;
-      const z = a * f[i] + b;
-      const s = sampleWeight ? sampleWeight[i] : 1;
-      v += s * (z >= 0 ? t * z + Math.log1p(Math.exp(-z)) : (t - 1) * z + Math.log1p(Math.exp(z)));
-    }
-    return v;
-  };
-  let a = 0;
-  let b = Math.log((prior0 + 1) / (prior1 + 1));
-  let value = objective(a, b);
-  for (let iteration = 0; iteration < 100; iteration++) {
-    let g1 = 0;
-    let g2 = 0;
-    let h11 = 1e-12;
-    let h22 = 1e-12;
-    let h21 = 0;
-    for (let i = 0; i < n; i++) {
-      const z = a * f[i] + b;
-      const e = Math.exp(-Math.abs(z));
-      // p = 1 / (1 + exp(z)) and 1 - p, without overflow.
-      const p = z >= 0 ? e / (1 + e) : 1 / (1 + e);
-      const q = 1 - p;
-      const s = sampleWeight ? sampleWeight[i] : 1;
-      const d2 = s * p * q;
-      const d1 = s * ((positive[i] ? hi : lo) - p);
-      h11 += f[i] * f[i] * d2;
-      h22 += d2;
-      h21 += f[i] * d2;
-      g1 += f[i] * d1;
-      g2 += d1;
-    }
-    if (Math.abs(g1) < eps && Math.abs(g2) < eps) break;
-    const det = h11 * h22 - h21 * h21;
-    const da = -(h22 * g1 - h21 * g2) / det;
-    const db = -(-h21 * g1 + h11 * g2) / det;
-    const gd = g1 * da + g2 * db;
-    let step = 1;
-    while (step >= 1e-10) {
-      const next = objective(a + step * da, b + step * db);
-      if (next < value + 1e-4 * step * gd) {
-        a += step * da;
-        b += step * db;
-        value = next;
-        break;
-      }
-      step /= 2;
-    }
-    if (step < 1e-10) break;
-  }
-  return { a, b };
-}
-
-/** 1 / (1 + exp(a f + b)), without overflow. */
-function platt(f: number, a: number, b: number): number {
-  const z = a * f + b;
-  return z >= 0 ? Math.exp(-z) / (1 + Math.exp(-z)) : 1 / (1 + Math.exp(z));
-}
-
-function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
 }

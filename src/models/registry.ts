@@ -1,22 +1,25 @@
+import { Registry } from '../util/registry.js';
 import type { ModelFamily } from './family.js';
+import { linearSvm } from './linear-svm.js';
+import { logisticRegression } from './logistic-regression.js';
+import { ridgeRegression } from './ridge.js';
 
-const families = new Map<string, ModelFamily<unknown>>();
-
-export function registerModelFamily<P>(family: ModelFamily<P>): void {
-  if (families.has(family.name)) throw new Error(`model family "${family.name}" is already registered`);
-  families.set(family.name, family as ModelFamily<unknown>);
+/** The families Kiln ships. */
+function builtinFamilies(): ModelFamily[] {
+  return [logisticRegression, linearSvm, ridgeRegression] as ModelFamily[];
 }
 
-export function getModelFamily(name: string): ModelFamily<unknown> {
-  const family = families.get(name);
-  if (!family) {
-    throw new Error(
-      `unknown model family "${name}"; registered: ${[...families.keys()].sort().join(', ') || 'none'}`,
-    );
-  }
-  return family;
+const families = new Registry<ModelFamily>('model family', builtinFamilies);
+
+/** Adds a family (from a project's own code, through the SDK); names are unique. */
+export function registerModelFamily<P>(family: ModelFamily<P>): void {
+  families.register(family as ModelFamily);
+}
+
+export function getModelFamily(name: string): ModelFamily {
+  return families.get(name);
 }
 
 export function modelFamilyNames(): string[] {
-  return [...families.keys()].sort();
+  return families.names();
 }

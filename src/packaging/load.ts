@@ -2,17 +2,18 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Table } from '../data/table.js';
 import { type FittedPipeline, loadPipeline } from '../features/pipeline.js';
-import type { FittedModel } from '../models/family.js';
+import type { FittedModel, ModelContext } from '../models/family.js';
 import { getModelFamily } from '../models/registry.js';
-import '../models/index.js';
+import { decide, getTask, type Task, type TaskOutput } from '../tasks/index.js';
 import { type Manifest, manifestSchema } from './manifest.js';
 import { decodeSafetensors } from './safetensors.js';
 import { MANIFEST_FILE } from './write.js';
 
 export interface Scored {
-  /** Row-major n x k probabilities; rows listed in `rowErrors` are NaN. */
-  proba: Float64Array;
-  /** Predicted class name per row (null for rows that could not be scored). */
+  /** Row-major, `width` scores per row (probabilities per class, a value, a vector); refused rows NaN. */
+  scores: Float64Array;
+  width: number;
+  /** Decided class per row (classification); null for refused rows and for tasks without classes. */
   labels: (string | null)[];
   /** Row index → reason, for rows the frozen pipeline refused. */
   rowErrors: ReadonlyMap<number, string>;
@@ -22,9 +23,12 @@ export interface Scored {
 export interface PackagedModel {
   readonly dir: string;
   readonly manifest: Manifest;
+  readonly task: Task;
+  readonly output: TaskOutput;
   readonly pipeline: FittedPipeline;
   readonly model: FittedModel;
-  score(table: Table): Scored;
+  /** The package's own TypeScript path: frozen pipeline, then the model, then the task's decision. */
+  score(table: Table): Scored | Promise<Scored>;
 }
 
 export class PackageError extends Error {
@@ -61,42 +65,49 @@ export function loadPackage(dir: string): PackagedModel {
   const weights = manifest.model.weights;
   const { tensors } = decodeSafetensors(readFileSync(path.join(root, weights)));
   const pipeline = loadPipeline(manifest.features);
-  const model = getModelFamily(manifest.model.family).load(
-    { meta: manifest.model.meta, tensors },
-    manifest.output.classes,
-  );
+  const task = getTask(manifest.task);
+  const output: TaskOutput = manifest.output;
+  const context: ModelContext = { task: task.name, classes: output.classes };
+  let model: FittedModel;
+  try {
+    model = getModelFamily(manifest.model.family).load({ meta: manifest.model.meta, tensors }, context);
+  } catch (error) {
+    throw new PackageError(root, (error as Error).message);
+  }
+  const width = task.width(output);
   return {
     dir: root,
     manifest,
+    task,
+    output,
     pipeline,
     model,
-    score: (table) => scoreTable(manifest, pipeline, model, table),
+    score(table) {
+      const { X, rowErrors } = pipeline.transform(table);
+      const scores = model.predict(X);
+      return scores instanceof Float64Array
+        ? decided(task, output, width, scores, rowErrors, table.nRows)
+        : scores.then((s) => decided(task, output, width, s, rowErrors, table.nRows));
+    },
   };
 }
 
-function scoreTable(manifest: Manifest, pipeline: FittedPipeline, model: FittedModel, table: Table): Scored {
-  const { classes, positive, threshold } = manifest.output;
-  const k = classes.length;
-  const { X, rowErrors } = pipeline.transform(table);
-  const proba = model.predictProba(X);
-  const positiveIndex = positive === undefined ? -1 : classes.indexOf(positive);
-  const labels: (string | null)[] = new Array(table.nRows);
-  for (let i = 0; i < table.nRows; i++) {
-    if (rowErrors.has(i)) {
-      proba.fill(Number.NaN, i * k, (i + 1) * k);
-      labels[i] = null;
-      continue;
-    }
-    if (k === 2 && positiveIndex >= 0) {
-      labels[i] =
-        proba[i * k + positiveIndex] >= (threshold ?? 0.5)
-          ? classes[positiveIndex]
-          : classes[1 - positiveIndex];
-    } else {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (proba[i * k + c] > proba[i * k + best]) best = c;
-      labels[i] = classes[best];
-    }
+/** Refused rows set to NaN, and each row's class by the task's decision rule. */
+export function decided(
+  task: Task,
+  output: TaskOutput,
+  width: number,
+  scores: Float64Array,
+  rowErrors: ReadonlyMap<number, string>,
+  rows: number,
+): Scored {
+  if (scores.length !== rows * width)
+    throw new Error(`the model returned ${scores.length} scores for ${rows} rows x ${width}`);
+  const rule = task.rule(output);
+  const labels: (string | null)[] = new Array(rows).fill(null);
+  for (let i = 0; i < rows; i++) {
+    if (rowErrors.has(i)) scores.fill(Number.NaN, i * width, (i + 1) * width);
+    else if (rule) labels[i] = output.classes[decide(scores, i * width, rule)];
   }
-  return { proba, labels, rowErrors };
+  return { scores, width, labels, rowErrors };
 }

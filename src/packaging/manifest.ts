@@ -1,32 +1,49 @@
 import { z } from 'zod';
-import { columnSpecSchema, sourceSchema } from '../config/schema.js';
+import { columnSpecSchema, sourceSchema, TASK_NAMES } from '../config/schema.js';
 
 /**
  * manifest.json: the one contract between training and everything after it. Plain JSON plus a
  * safetensors weights file, so another runtime can serve a package from these two files.
+ *
+ * Format 2 names the task (binary, multiclass, regression, sequence_labelling, embedding); format 1
+ * packages (classification only, tasks named binary_classification / multiclass_classification) are
+ * read as the same tasks, so every registered package keeps serving.
  */
-export const MANIFEST_FORMAT = 'kiln.model-package/1';
+export const MANIFEST_FORMAT = 'kiln.model-package/2';
+export const MANIFEST_FORMATS = ['kiln.model-package/1', MANIFEST_FORMAT] as const;
+
+const LEGACY_TASKS = { binary_classification: 'binary', multiclass_classification: 'multiclass' } as const;
+
+/** The task, with format 1's names read as format 2's. */
+const taskSchema = z
+  .union([z.enum(TASK_NAMES), z.enum(['binary_classification', 'multiclass_classification'])])
+  .transform((task) => (task in LEGACY_TASKS ? LEGACY_TASKS[task as keyof typeof LEGACY_TASKS] : task))
+  .pipe(z.enum(TASK_NAMES));
 
 const inputSchema = columnSpecSchema.extend({ name: z.string() });
 
 export const manifestSchema = z.object({
-  format: z.literal(MANIFEST_FORMAT),
+  format: z.enum(MANIFEST_FORMATS),
   name: z.string(),
   createdAt: z.string(),
-  task: z.enum(['binary_classification', 'multiclass_classification']),
+  task: taskSchema,
   /** Input signature: raw columns a request or input file must carry, in order. */
   signature: z.object({
     inputs: z.array(inputSchema),
     id: z.string().optional(),
   }),
   output: z.object({
-    target: z.string(),
+    /** The target column of labelled files; none for embeddings. */
+    target: z.string().optional(),
     /** How the target is read from labelled files (evaluation, monitoring with late labels). */
-    targetSpec: columnSpecSchema,
-    classes: z.array(z.string()),
+    targetSpec: columnSpecSchema.optional(),
+    /** Class names in score order (classification, sequence labelling); empty otherwise. */
+    classes: z.array(z.string()).default([]),
     /** Binary only: the class whose probability is compared with the threshold. */
     positive: z.string().optional(),
     threshold: z.number().optional(),
+    /** Embedding only: the vector length. */
+    dimensions: z.number().int().positive().optional(),
   }),
   /** How to read a CSV for this model (missing-value tokens, renames); the file path is not kept. */
   reading: sourceSchema.omit({ path: true }),

@@ -12,8 +12,6 @@
  *   reason for the refusal is the server's validation to give, not the graph's;
  * - no label output: the decision threshold lives in the manifest and the server applies it.
  */
-import { createRequire } from 'node:module';
-import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { ColumnType } from '../data/table.js';
 import { type Expression, type ExprNode, parseExpression } from '../features/expression.js';
 import { loadPipeline, type PipelineState } from '../features/pipeline.js';
@@ -29,18 +27,15 @@ import type {
 import { MISSING_LEVEL } from '../features/steps/index.js';
 import type { FittedModel, SavedModel } from '../models/family.js';
 import { LOGISTIC_REGRESSION } from '../models/logistic-regression.js';
+import { BOOL, DOUBLE, GraphBuilder, onnx, STRING, valueInfo } from '../onnx/graph.js';
 import type { Manifest } from './manifest.js';
-
-// onnx-proto is a CommonJS bundle whose named export Node's ESM loader cannot see.
-const require = createRequire(import.meta.url);
-const { onnx } = require('onnx-proto') as { onnx: typeof OnnxTypes };
 
 export const ONNX_OUTPUT = 'probabilities';
 /** File name of the exported graph inside a model package. */
 export { ONNX_FILE } from './write.js';
-/** Opset 19: the first in which Equal compares strings. */
-export const ONNX_OPSET = 19;
-/** IR version 9 is what opset 19 requires; onnxruntime 1.30 reads up to 11. */
+/** Opset 20: Equal compares strings from 19; StringConcat and StringSplit (text steps) are 20's. */
+export const ONNX_OPSET = 20;
+/** IR version 9 is what opsets 19 and 20 require; onnxruntime 1.30 reads up to 11. */
 export const ONNX_IR_VERSION = 9;
 export const ONNX_FORMAT = 'kiln.onnx-pipeline/1';
 export const ONNX_MISSING_CONVENTION =
@@ -95,7 +90,10 @@ export function exportPipelineToOnnx(source: OnnxExportSource): Uint8Array {
     );
   }
 
-  const g = new GraphBuilder(state.inputs.map((c) => c.name));
+  if (state.inputs.some((c) => c.name === ONNX_OUTPUT)) {
+    throw new OnnxExportError(`an input column is named "${ONNX_OUTPUT}", the graph's output name`);
+  }
+  const g = new GraphBuilder([...state.inputs.map((c) => c.name), ONNX_OUTPUT]);
   const columns = new Map<string, Col>();
   const inputs = state.inputs.map((input) => {
     const kind = onnxInputKind(input.name, input.type);
@@ -140,7 +138,7 @@ export function exportPipelineToOnnx(source: OnnxExportSource): Uint8Array {
 
   const model = onnx.ModelProto.create({
     irVersion: ONNX_IR_VERSION,
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    opsetImport: g.opsetImports(ONNX_OPSET),
     producerName: 'kiln',
     producerVersion: ONNX_FORMAT,
     docString: doc,
@@ -518,116 +516,4 @@ function linearHead(
     placement[i * k + c] = 1;
   });
   return g.node('MatMul', [proba, g.doubles(placement, [fitted.length, k])]);
-}
-
-// ---- protobuf building -----------------------------------------------------------------------
-
-const DOUBLE = onnx.TensorProto.DataType.DOUBLE;
-const STRING = onnx.TensorProto.DataType.STRING;
-const BOOL = onnx.TensorProto.DataType.BOOL;
-const INT64 = onnx.TensorProto.DataType.INT64;
-
-type AttributeValue = number | readonly number[];
-
-function valueInfo(
-  name: string,
-  elemType: number,
-  dims: readonly (number | string)[],
-): OnnxTypes.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
-}
-
-class GraphBuilder {
-  readonly nodes: OnnxTypes.INodeProto[] = [];
-  readonly initializers: OnnxTypes.ITensorProto[] = [];
-  private readonly taken: Set<string>;
-  private readonly constants = new Map<string, string>();
-  private readonly gathered = new Map<string, string>();
-  private counter = 0;
-  private readonly encoder = new TextEncoder();
-
-  constructor(inputNames: readonly string[]) {
-    this.taken = new Set([...inputNames, ONNX_OUTPUT]);
-    if (this.taken.size !== inputNames.length + 1) {
-      throw new OnnxExportError(`an input column is named "${ONNX_OUTPUT}", the graph's output name`);
-    }
-  }
-
-  /** A fresh tensor name that no input column can shadow. */
-  private fresh(hint: string): string {
-    let name: string;
-    do name = `kiln/${hint}_${this.counter++}`;
-    while (this.taken.has(name));
-    this.taken.add(name);
-    return name;
-  }
-
-  node(
-    op: string,
-    inputs: readonly string[],
-    attributes: Record<string, AttributeValue> = {},
-    output?: string,
-  ): string {
-    const out = output ?? this.fresh(op);
-    this.nodes.push({
-      opType: op,
-      name: out,
-      input: [...inputs],
-      output: [out],
-      attribute: Object.entries(attributes).map(([name, value]) =>
-        typeof value === 'number'
-          ? { name, type: onnx.AttributeProto.AttributeType.INT, i: value }
-          : { name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...value] },
-      ),
-    });
-    return out;
-  }
-
-  /** Column of a block as a [N, 1] tensor, gathered once per column. */
-  column(col: NumCol): string {
-    if (col.width === 1) return col.block;
-    const key = `${col.block}#${col.index}`;
-    let out = this.gathered.get(key);
-    if (!out) {
-      out = this.node('Gather', [col.block, this.int64s([col.index], [1])], { axis: 1 });
-      this.gathered.set(key, out);
-    }
-    return out;
-  }
-
-  doubles(values: readonly number[], dims: readonly number[] = []): string {
-    return this.constant(DOUBLE, dims, values, { doubleData: [...values] });
-  }
-
-  strings(values: readonly string[], dims: readonly number[] = []): string {
-    return this.constant(STRING, dims, values, { stringData: values.map((v) => this.encoder.encode(v)) });
-  }
-
-  int64s(values: readonly number[], dims: readonly number[]): string {
-    return this.constant(INT64, dims, values, { int64Data: [...values] });
-  }
-
-  private constant(
-    dataType: number,
-    dims: readonly number[],
-    values: readonly (number | string)[],
-    data: OnnxTypes.ITensorProto,
-  ): string {
-    // Small constants (0, 1, NaN, "") recur across steps: share one initializer each.
-    const key = values.length <= 4 ? JSON.stringify([dataType, dims, values.map(String)]) : undefined;
-    const cached = key === undefined ? undefined : this.constants.get(key);
-    if (cached) return cached;
-    const name = this.fresh('const');
-    this.initializers.push({ name, dataType, dims: [...dims], ...data });
-    if (key !== undefined) this.constants.set(key, name);
-    return name;
-  }
 }

@@ -7,4 +7,5 @@ export {
   openProjectBackends,
 } from './open.js';
 export { formatReference, looksLikeReference, type ModelReference, parseReference } from './reference.js';
+export { registerRun, shouldRegister } from './register-run.js';
 export { defaultActor, type RegisterInput, Registry, type RegistryOptions } from './registry.js';

@@ -7,12 +7,12 @@ import { getColumn } from '../data/table.js';
 import { fitPipeline } from '../features/pipeline.js';
 import { getModelFamily } from '../models/registry.js';
 import '../models/index.js';
+import { encodeLabels } from '../data/labels.js';
 import type { Manifest } from '../packaging/manifest.js';
 import { writePackage } from '../packaging/write.js';
 import { type Progress, silentProgress } from '../util/progress.js';
 import { codeVersion } from '../util/provenance.js';
 import { checkProject } from './check.js';
-import { encodeLabels } from './labels.js';
 import { dataFingerprint, projectManifest } from './manifest.js';
 
 /** A fitted linear classifier exported from a notebook: scikit-learn's coef_/intercept_/classes_. */
@@ -54,7 +54,7 @@ export async function importLogisticRegression(
   });
   const exclude = [project.target.column, project.data.id].filter((c): c is string => Boolean(c));
   progress.stage('fit preprocessing');
-  const { pipeline, X } = fitPipeline(project.features, table, { exclude });
+  const { pipeline, X } = await fitPipeline(project.features, table, { exclude });
 
   const rows = Array.isArray(imported.coef[0]) ? (imported.coef as number[][]) : [imported.coef as number[]];
   const intercepts = Array.isArray(imported.intercept) ? imported.intercept : [imported.intercept];
@@ -90,17 +90,19 @@ export async function importLogisticRegression(
       intercept: { shape: [intercepts.length], data: Float64Array.from(intercepts) },
     },
   };
-  family.load(saved, classes);
+  const task = classes.length === 2 ? 'binary' : 'multiclass';
+  family.load(saved, { task, classes });
   const positive = project.target.positive ?? classes[classes.length - 1];
   const data = dataFingerprint('preprocessing', report);
   return writePackage(
     outputDir,
     projectManifest(project, pipeline, X, {
       family: family.name,
+      task,
       classes,
       positive,
       threshold: 0.5,
-      metrics: { headline: project.evaluation.headline },
+      metrics: { headline: project.evaluation.headline ?? 'roc_auc' },
       lineage: {
         runId: null,
         project: project.name,

@@ -1,14 +1,16 @@
-import type { Project } from '../config/schema.js';
+import type { Project, TaskName } from '../config/schema.js';
 import type { DataReport } from '../data/load.js';
-import type { Matrix } from '../features/matrix.js';
+import type { Matrix, ModelInput } from '../data/matrix.js';
 import type { FittedPipeline } from '../features/pipeline.js';
 import { featureReferenceStats } from '../features/reference.js';
-import type { ManifestInput } from '../packaging/manifest.js';
+import { MANIFEST_FORMAT, type ManifestInput } from '../packaging/manifest.js';
 import type { DataFingerprint } from '../stores/metadata/index.js';
 
 /** The parts of a manifest that only a training or import run knows. */
 export interface ManifestFacts {
   family: string;
+  task: TaskName;
+  /** Class names (classification); empty for regression. */
   classes: readonly string[];
   positive?: string;
   threshold?: number;
@@ -18,20 +20,20 @@ export interface ManifestFacts {
   reference?: Record<string, unknown>;
 }
 
-/** A package manifest for a project's frozen pipeline, fitted on `X` (its training matrix). */
+/** A package manifest for a project's frozen pipeline, fitted on `X` (its training model input). */
 export function projectManifest(
   project: Project,
   pipeline: FittedPipeline,
-  X: Matrix,
+  X: ModelInput,
   facts: ManifestFacts,
 ): Omit<ManifestInput, 'model'> & { model: { family: string } } {
   const { path: _path, ...reading } = project.data.source;
-  const binary = facts.classes.length === 2;
+  const binary = facts.task === 'binary';
   return {
-    format: 'kiln.model-package/1',
+    format: MANIFEST_FORMAT,
     name: project.name,
     createdAt: new Date().toISOString(),
-    task: binary ? 'binary_classification' : 'multiclass_classification',
+    task: facts.task,
     signature: {
       inputs: pipeline.inputColumns.map((name) => ({ name, ...project.data.schema[name] })),
       ...(project.data.id ? { id: project.data.id } : {}),
@@ -56,7 +58,7 @@ export function projectManifest(
           },
         }
       : {}),
-    reference: { ...referenceStats(X, pipeline), ...facts.reference },
+    reference: { ...(X.kind === 'tensor' ? {} : referenceStats(X, pipeline)), ...facts.reference },
     lineage: facts.lineage,
   };
 }

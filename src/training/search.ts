@@ -1,4 +1,5 @@
-import { type FeatureStepConfig, featureStepSchema, type SearchConfig } from '../config/schema.js';
+import type { FeatureStepConfig, SearchConfig } from '../config/schema.js';
+import { parseStepConfig } from '../features/steps/registry.js';
 import { Random } from '../util/random.js';
 
 /** One point of a search: the model parameters and the feature steps it is fitted with. */
@@ -103,14 +104,13 @@ function applySettings(
     changedSteps.add(index);
   }
   for (const index of changedSteps) {
-    const parsed = featureStepSchema.safeParse(features[index]);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
+    try {
+      features[index] = parseStepConfig(features[index]);
+    } catch (error) {
       throw new Error(
-        `model.search.space: feature step ${index} with ${JSON.stringify(settings)} is invalid: ${issue.path.join('.') || '(step)'}: ${issue.message}`,
+        `model.search.space: feature step ${index} with ${JSON.stringify(settings)} is invalid: ${(error as Error).message}`,
       );
     }
-    features[index] = parsed.data;
   }
   return { params, features, settings };
 }

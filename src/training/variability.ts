@@ -1,41 +1,8 @@
 import type { SplitConfig } from '../config/schema.js';
-import { type Fold, kFoldSplit, splitOptions } from '../data/split.js';
-import {
-  classificationMetrics,
-  type FoldSummary,
-  foldSummary,
-  metricValues,
-  type Variability,
-} from '../evaluation/index.js';
-import { type CrossValidationInput, crossValidate, type TrialResult } from './cross-validate.js';
+import { kFoldSplit, splitOptions } from '../data/split.js';
+import { type FoldSummary, foldSummary, type Variability } from '../evaluation/index.js';
+import { type CrossValidationInput, crossValidate, foldMetrics } from './cross-validate.js';
 import type { Candidate } from './search.js';
-
-/** Each fold's metrics of a cross-validated trial, scored on the rows the fold could transform. */
-export function foldMetrics(
-  trial: TrialResult,
-  folds: readonly Fold[],
-  y: Int32Array,
-  classes: readonly string[],
-  positive: number | undefined,
-  threshold: number | undefined,
-): Record<string, number>[] {
-  const k = classes.length;
-  return folds.map((fold) => {
-    const rows = fold.valid.filter((i) => !Number.isNaN(trial.oof[i * k]));
-    const proba = new Float64Array(rows.length * k);
-    for (let r = 0; r < rows.length; r++)
-      proba.set(trial.oof.subarray(rows[r] * k, (rows[r] + 1) * k), r * k);
-    return metricValues(
-      classificationMetrics({
-        yTrue: Int32Array.from(rows, (i) => y[i]),
-        proba,
-        classes,
-        positive,
-        threshold,
-      }),
-    );
-  });
-}
 
 /** Mean ± std of each metric over a list of metric records (folds, or repeats). */
 export function summarise(values: readonly Record<string, number>[]): Record<string, FoldSummary> {
@@ -49,7 +16,7 @@ export function summarise(values: readonly Record<string, number>[]): Record<str
  * + r (the model seeded the same way); repeat 1 is the run's own cross-validation, passed in.
  */
 export async function repeatedCrossValidation(input: {
-  cv: Omit<CrossValidationInput, 'folds' | 'candidates' | 'seed' | 'stage' | 'onTrial'>;
+  cv: CrossValidationInput;
   split: SplitConfig;
   target: string;
   rows: Int32Array;
@@ -74,7 +41,7 @@ export async function repeatedCrossValidation(input: {
       seed: seed + r,
       stage: `repeat ${r + 1}/${repeats}`,
     });
-    const values = foldMetrics(trials[0], folds, cv.y, cv.classes, cv.positive, input.threshold);
+    const values = foldMetrics(cv, trials[0], folds, input.threshold);
     allFolds.push(...values);
     perRepeat.push(summaryMeans(values));
   }

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labelsOnlyHeader, type ServedModelDescription } from '../../src/serving/remote-batch.js';
+import { labelsOnlyHeader, type ServedModelDescription } from '../../src/scoring/remote-batch.js';
 import { buildServer, type ServerOptions } from '../../src/serving/server/app.js';
 import { sha256 } from '../../src/serving/server/security.js';
 import { PackageDirectorySource } from '../../src/serving/server/sources.js';

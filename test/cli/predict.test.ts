@@ -2,13 +2,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/config/load.js';
+import { encodeLabels } from '../../src/data/labels.js';
 import { loadTable } from '../../src/data/load.js';
 import { getColumn } from '../../src/data/table.js';
 import { fitPipeline } from '../../src/features/pipeline.js';
 import { getModelFamily } from '../../src/models/index.js';
 import { loadPackage } from '../../src/packaging/load.js';
 import { writeCustomerRiskLikeCsv } from '../../src/quickstart/customer-risk-data.js';
-import { encodeLabels } from '../../src/training/labels.js';
 import { readCsv, runKiln, SMALL_ROWS, tempDir, trainOutput, writeProject } from './harness.js';
 
 const INPUT_ROWS = 300;
@@ -184,7 +184,7 @@ describe('kiln predict', () => {
     });
   });
 
-  // BUG (src/serving/batch.ts): the output is opened (truncated) before the input is read, so
+  // BUG (src/scoring/batch.ts): the output is opened (truncated) before the input is read, so
   // `--output` naming the input file destroys it and then fails with "header row only".
   it('refuses an --output that is the --input file, leaving the input intact', async () => {
     const copy = path.join(dir, 'copy.csv');
@@ -233,13 +233,13 @@ describe('kiln predict', () => {
         },
         { baseDir: dir },
       );
-      const scored = model.score(table);
+      const scored = await model.score(table);
       expect(scored.rowErrors.size).toBe(0);
       // The CSV holds 8 significant digits: equal to the in-process value rounded the same way.
       written.forEach((row, i) => {
         expect(Number(row.line)).toBe(i + 2);
-        expect(row.p_0).toBe(scored.proba[2 * i].toPrecision(8));
-        expect(row.p_1).toBe(scored.proba[2 * i + 1].toPrecision(8));
+        expect(row.p_0).toBe(scored.scores[2 * i].toPrecision(8));
+        expect(row.p_1).toBe(scored.scores[2 * i + 1].toPrecision(8));
         expect(row.label).toBe(scored.labels[i]);
       });
     });
@@ -252,18 +252,21 @@ describe('kiln predict', () => {
         rejectsPath: path.join(dir, 'in-process-rejects.csv'),
       });
       const { classes, codes } = encodeLabels(getColumn(table, project.target.column));
-      const { pipeline, X } = fitPipeline(project.features, table, { exclude: [project.target.column] });
+      const { pipeline, X } = await fitPipeline(project.features, table, {
+        exclude: [project.target.column],
+      });
       const family = getModelFamily(project.model.family);
-      const fitted = family.fit(X, codes, {
+      const fitted = await family.fit(X, codes, {
         params: family.params.parse(project.model.params),
+        task: classes.length === 2 ? 'binary' : 'multiclass',
         classes,
         seed: project.seed,
       });
-      const expected = fitted.predictProba(X);
+      const expected = await fitted.predict(X);
 
       const model = loadPackage(packageDir);
       expect(model.manifest.featureNames).toEqual(pipeline.featureNames);
-      const actual = model.score(table).proba;
+      const actual = (await model.score(table)).scores;
       expect(actual).toHaveLength(expected.length);
       let worst = 0;
       for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));

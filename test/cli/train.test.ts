@@ -59,7 +59,7 @@ describe('kiln train', () => {
   it('writes a manifest naming the family, classes, inputs and threshold', () => {
     const manifest = JSON.parse(readFileSync(path.join(out.packageDir, 'manifest.json'), 'utf8'));
     expect(manifest.model.family).toBe('logistic_regression');
-    expect(manifest.task).toBe('binary_classification');
+    expect(manifest.task).toBe('binary');
     expect(manifest.output.classes).toEqual(['0', '1']);
     expect(manifest.output.positive).toBe('1');
     const inputs = manifest.signature.inputs.map((i: { name: string }) => i.name).sort();

@@ -5,13 +5,10 @@ import {
   foldSummary,
   percentile,
 } from '../../src/evaluation/bootstrap.js';
-import {
-  type ClassificationInput,
-  classificationMetrics,
-  metricValues,
-} from '../../src/evaluation/metrics.js';
+import type { ClassificationInput } from '../../src/evaluation/metrics.js';
+import { metricValues } from '../../src/evaluation/registry.js';
 import { Random } from '../../src/util/random.js';
-import { binary, syntheticBinary, syntheticMulticlass } from './fixtures.js';
+import { binary, evaluationInput, syntheticBinary, syntheticMulticlass } from './fixtures.js';
 
 function resampled(input: ClassificationInput, indices: Int32Array): ClassificationInput {
   const k = input.classes.length;
@@ -32,7 +29,7 @@ function naiveInterval(input: ClassificationInput, metric: string, seed: number,
   for (let r = 0; r < replicates; r++) {
     const indices = new Int32Array(n);
     for (let i = 0; i < n; i++) indices[i] = rng.below(n);
-    const value = metricValues(classificationMetrics(resampled(input, indices)))[metric];
+    const value = metricValues(evaluationInput(resampled(input, indices)))[metric];
     if (!Number.isNaN(value)) values.push(value);
   }
   values.sort((a, b) => a - b);
@@ -50,7 +47,7 @@ describe('bootstrap', () => {
       expect(fast.lower).toBeCloseTo(naive.lower, 10);
       expect(fast.upper).toBeCloseTo(naive.upper, 10);
       expect(fast.valid).toBe(200);
-      expect(fast.estimate).toBeCloseTo(metricValues(classificationMetrics(input))[metric], 12);
+      expect(fast.estimate).toBeCloseTo(metricValues(evaluationInput(input))[metric], 12);
       expect(fast.lower).toBeLessThan(fast.estimate);
       expect(fast.upper).toBeGreaterThan(fast.estimate);
     },
@@ -67,7 +64,7 @@ describe('bootstrap', () => {
     const fast = bootstrapMetric(data, metric, { seed: 9, replicates: 60 });
     const generic = bootstrapStatistic(
       data.yTrue.length,
-      (indices) => metricValues(classificationMetrics(resampled(data, indices)))[metric],
+      (indices) => metricValues(evaluationInput(resampled(data, indices)))[metric],
       { seed: 9, replicates: 60, metric },
     );
     expect(fast.estimate).toBeCloseTo(generic.estimate, 10);

@@ -1,4 +1,5 @@
 import type { ClassificationInput } from '../../src/evaluation/metrics.js';
+import type { EvaluationInput } from '../../src/evaluation/registry.js';
 import { Random } from '../../src/util/random.js';
 
 /** Binary input from positive-class scores (class 1 positive). */
@@ -45,4 +46,16 @@ export function syntheticMulticlass(n: number, k: number, seed: number): Classif
     for (let c = 0; c < k; c++) proba[i * k + c] /= sum;
   }
   return { yTrue, proba, classes: Array.from({ length: k }, (_, c) => `class_${c}`) };
+}
+
+/** The metric registry's input for classification input: binary or multiclass by the number of classes. */
+export function evaluationInput(input: ClassificationInput): EvaluationInput {
+  return {
+    task: input.classes.length === 2 ? 'binary' : 'multiclass',
+    yTrue: input.yTrue,
+    scores: input.proba,
+    classes: input.classes,
+    positive: input.positive,
+    threshold: input.threshold,
+  };
 }

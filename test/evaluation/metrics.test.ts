@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { classificationMetrics, metricValues, predictLabels } from '../../src/evaluation/metrics.js';
-import { binary } from './fixtures.js';
+import { classificationMetrics, predictLabels } from '../../src/evaluation/metrics.js';
+import { metricValues } from '../../src/evaluation/registry.js';
+import { binary, evaluationInput } from './fixtures.js';
 
 // Expected values were worked out by hand and checked with scikit-learn 1.2.1.
 
@@ -111,7 +112,7 @@ describe('multiclass metrics', () => {
   });
 
   it('exposes a flat record without binary-only metrics', () => {
-    const values = metricValues(m);
+    const values = metricValues(evaluationInput(input));
     expect(values.f1_macro).toBe(m.f1_macro);
     expect(values.roc_auc).toBe(m.roc_auc);
     expect(Object.hasOwn(values, 'f1')).toBe(false);
@@ -123,13 +124,14 @@ describe('degenerate inputs', () => {
   it('counts precision of a never-predicted class as 0 without poisoning averages', () => {
     // Nothing reaches 0.5: "yes" is never predicted. scikit-learn (zero_division=0): precision 0,
     // precision_macro (0.5 + 0) / 2 = 0.25, f1_macro (2/3 + 0) / 2 = 1/3.
-    const m = classificationMetrics(binary([0, 1, 1, 0], [0.1, 0.2, 0.3, 0.4]));
+    const input = binary([0, 1, 1, 0], [0.1, 0.2, 0.3, 0.4]);
+    const m = classificationMetrics(input);
     expect(m.precision).toBe(0);
     expect(m.f1).toBe(0);
     expect(m.precision_macro).toBeCloseTo(0.25, 12);
     expect(m.f1_macro).toBeCloseTo(1 / 3, 12);
     expect(m.notes.precision).toContain('never predicted');
-    expect(Object.values(metricValues(m)).some(Number.isNaN)).toBe(false);
+    expect(Object.values(metricValues(evaluationInput(input))).some(Number.isNaN)).toBe(false);
   });
 
   it('averages labels seen in y_true or y_pred, and balanced accuracy over y_true classes', () => {

@@ -2,22 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { bootstrapMetric, foldSummary } from '../../src/evaluation/bootstrap.js';
 import { reportCurves } from '../../src/evaluation/curves.js';
 import { evaluateGates } from '../../src/evaluation/gates.js';
-import {
-  type ClassificationInput,
-  classificationMetrics,
-  metricValues,
-} from '../../src/evaluation/metrics.js';
+import { type ClassificationInput, classificationMetrics } from '../../src/evaluation/metrics.js';
+import { metricValues } from '../../src/evaluation/registry.js';
 import { renderHtmlReport } from '../../src/evaluation/report/html.js';
 import { confusionMatrixSvg } from '../../src/evaluation/report/svg.js';
 import { renderTerminalSummary } from '../../src/evaluation/report/terminal.js';
 import type { RunReport } from '../../src/evaluation/report/types.js';
-import { syntheticBinary, syntheticMulticlass } from './fixtures.js';
+import { evaluationInput, syntheticBinary, syntheticMulticlass } from './fixtures.js';
 
 const EVIL = '<script>alert("x")</script>';
 
 function report(input: ClassificationInput, gates: string[]): RunReport {
   const m = classificationMetrics(input);
-  const metrics = metricValues(m);
+  const metrics = metricValues(evaluationInput(input));
   return {
     title: `Report for ${EVIL}`,
     project: 'customer-risk',

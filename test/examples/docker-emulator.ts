@@ -315,6 +315,9 @@ async function buildStage(
             CHOWN_LOG: chownLog,
             // A global install (npm install -g) lands here, never in this machine's own npm.
             npm_config_prefix: path.join(options.workDir, 'npm-global'),
+            // The machine's trust for the registry (a proxy's CA), which a build host configures too;
+            // the pinned npm does not read this machine's global npmrc.
+            ...registryTrust(),
             ...options.runEnv,
             ...args,
             ...env,
@@ -514,4 +517,13 @@ export async function healthcheck(image: Image, env: Record<string, string> = {}
     timeoutMs: 10_000,
   });
   return result.code;
+}
+
+/** CA settings this machine reaches the npm registry with, for the emulated image's npm and Node. */
+function registryTrust(): Record<string, string> {
+  const trust: Record<string, string> = {};
+  if (process.env.NODE_EXTRA_CA_CERTS) trust.NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
+  if (process.env.npm_config_cafile) trust.npm_config_cafile = process.env.npm_config_cafile;
+  else if (process.env.NODE_EXTRA_CA_CERTS) trust.npm_config_cafile = process.env.NODE_EXTRA_CA_CERTS;
+  return trust;
 }

@@ -1,5 +1,8 @@
+import type { FeatureStepConfig } from '../../src/config/schema.js';
+import type { DenseMatrix, ModelInput } from '../../src/data/matrix.js';
 import type { Column, Table } from '../../src/data/table.js';
 import { makeTable } from '../../src/data/table.js';
+import type { FitContext, FittedStep, StepKind } from '../../src/features/steps/step.js';
 import { Random } from '../../src/util/random.js';
 
 export const num = (
@@ -23,6 +26,22 @@ export const numbers = (t: Table, name: string): number[] => {
   if (!column) throw new Error(`no column ${name}`);
   return Array.from(column.values as Float64Array);
 };
+
+/** Fits one step kind; a kind may fit synchronously or not, so its errors surface as rejections. */
+export async function fitKind<C extends FeatureStepConfig>(
+  kind: StepKind<C>,
+  t: Table,
+  config: C,
+  context: FitContext = { exclude: new Set() },
+): Promise<FittedStep> {
+  return kind.fit(t, config, context);
+}
+
+/** The model input of a dense pipeline. */
+export function dense(X: ModelInput): DenseMatrix {
+  if (X.kind !== 'dense') throw new Error(`expected a dense matrix, got ${X.kind}`);
+  return X;
+}
 
 /**
  * A toon-like customer table: numeric columns with missing values, booleans, categories with missing

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { imputeStep, loadStep } from '../../src/features/steps/index.js';
-import { cat, num, numbers, table } from './helpers.js';
+import { cat, fitKind, num, numbers, table } from './helpers.js';
 
 const M = Number.NaN; // missing
 const none = { exclude: new Set<string>() };
@@ -14,8 +14,9 @@ describe('impute', () => {
     kind: cat(['b', 'a', null, 'b', 'a']),
   });
 
-  it("median is numpy's: the mean of the two middle values for an even count", () => {
-    const step = imputeStep.fit(
+  it("median is numpy's: the mean of the two middle values for an even count", async () => {
+    const step = await fitKind(
+      imputeStep,
       train,
       { step: 'impute', columns: ['even', 'odd'], strategy: 'median' },
       none,
@@ -27,23 +28,35 @@ describe('impute', () => {
     expect(numbers(out, 'odd')).toEqual([7, 1, 3, 3, 3]);
   });
 
-  it('mean skips missing values', () => {
-    const step = imputeStep.fit(train, { step: 'impute', columns: ['even'], strategy: 'mean' }, none);
+  it('mean skips missing values', async () => {
+    const step = await fitKind(
+      imputeStep,
+      train,
+      { step: 'impute', columns: ['even'], strategy: 'mean' },
+      none,
+    );
     expect(step.state).toMatchObject({ fills: [17 / 4] });
   });
 
-  it('mode breaks ties with the smallest value, for numbers and strings', () => {
+  it('mode breaks ties with the smallest value, for numbers and strings', async () => {
     const ties = table({ n: num([3, 3, 1, 1, M, 2]), flag: num([1, 0, M, 0, 1, M], 'boolean') });
-    const step = imputeStep.fit(ties, { step: 'impute', columns: ['n', 'flag'], strategy: 'mode' }, none);
+    const step = await fitKind(
+      imputeStep,
+      ties,
+      { step: 'impute', columns: ['n', 'flag'], strategy: 'mode' },
+      none,
+    );
     expect(step.state).toMatchObject({ fills: [1, 0] });
-    const s = imputeStep.fit(
+    const s = await fitKind(
+      imputeStep,
       table({ s: cat(['b', 'a', 'b', 'a', null, 'c', 'B', 'B']) }),
       { step: 'impute', columns: ['s'], strategy: 'mode' },
       none,
     );
     // a, b and B appear twice; "B" < "a" < "b" by code point.
     expect(s.state).toMatchObject({ fills: ['B'] });
-    const reversed = imputeStep.fit(
+    const reversed = await fitKind(
+      imputeStep,
       table({ s: cat(['B', 'B', 'c', null, 'a', 'b', 'a', 'b']) }),
       { step: 'impute', columns: ['s'], strategy: 'mode' },
       none,
@@ -51,8 +64,9 @@ describe('impute', () => {
     expect(reversed.state).toMatchObject({ fills: ['B'] });
   });
 
-  it('fills string columns with a constant such as "onbekend", selected by type', () => {
-    const step = imputeStep.fit(
+  it('fills string columns with a constant such as "onbekend", selected by type', async () => {
+    const step = await fitKind(
+      imputeStep,
       train,
       { step: 'impute', columns: 'category', strategy: 'constant', value: 'onbekend' },
       none,
@@ -67,7 +81,7 @@ describe('impute', () => {
     ]);
   });
 
-  it('resolves selectors at fit: numeric is number/integer only, excluded columns never match', () => {
+  it('resolves selectors at fit: numeric is number/integer only, excluded columns never match', async () => {
     const t = table({
       a: num([1, M]),
       b: num([M, 2], 'integer'),
@@ -75,7 +89,8 @@ describe('impute', () => {
       flag: num([M, 1], 'boolean'),
       when: num([M, 5], 'datetime'),
     });
-    const step = imputeStep.fit(
+    const step = await fitKind(
+      imputeStep,
       t,
       { step: 'impute', columns: 'numeric', strategy: 'constant', value: -1 },
       {
@@ -83,7 +98,12 @@ describe('impute', () => {
       },
     );
     expect(step.state).toMatchObject({ columns: ['a', 'b'] });
-    const bools = imputeStep.fit(t, { step: 'impute', columns: 'boolean', strategy: 'mode' }, none);
+    const bools = await fitKind(
+      imputeStep,
+      t,
+      { step: 'impute', columns: 'boolean', strategy: 'mode' },
+      none,
+    );
     expect(bools.state).toMatchObject({ columns: ['flag'], fills: [1] });
     // Frozen: a scoring table with another numeric column does not widen the selection.
     const scoring = table({ a: num([M]), b: num([M], 'integer'), c: num([M]) });
@@ -91,53 +111,79 @@ describe('impute', () => {
     expect([numbers(out, 'a'), numbers(out, 'b'), numbers(out, 'c')]).toEqual([[-1], [-1], [M]]);
   });
 
-  it('uses the frozen fill, never statistics of the batch it transforms', () => {
-    const step = imputeStep.fit(train, { step: 'impute', columns: ['even'], strategy: 'median' }, none);
+  it('uses the frozen fill, never statistics of the batch it transforms', async () => {
+    const step = await fitKind(
+      imputeStep,
+      train,
+      { step: 'impute', columns: ['even'], strategy: 'median' },
+      none,
+    );
     const batch = table({ even: num([1000, M, 3000, M]) });
     expect(numbers(step.transform(batch, new Map()), 'even')).toEqual([1000, 3, 3000, 3]);
   });
 
-  it('does not modify its input', () => {
-    const step = imputeStep.fit(train, { step: 'impute', columns: ['even'], strategy: 'median' }, none);
+  it('does not modify its input', async () => {
+    const step = await fitKind(
+      imputeStep,
+      train,
+      { step: 'impute', columns: ['even'], strategy: 'median' },
+      none,
+    );
     step.transform(train, new Map());
     expect(numbers(train, 'even')).toEqual([1, M, 4, 2, 10]);
   });
 
-  it('rejects impossible configurations at fit', () => {
-    expect(() =>
-      imputeStep.fit(train, { step: 'impute', columns: ['kind'], strategy: 'median' }, none),
-    ).toThrow('column "kind" is category: strategy median needs a numeric column (use mode or constant)');
-    expect(() =>
-      imputeStep.fit(train, { step: 'impute', columns: ['even'], strategy: 'constant', value: 'x' }, none),
-    ).toThrow('a constant fill needs a number, got "x"');
-    expect(() =>
-      imputeStep.fit(train, { step: 'impute', columns: ['kind'], strategy: 'constant', value: 0 }, none),
-    ).toThrow('a constant fill needs a string, got 0');
-    const empty = table({ e: num([M, M]) });
-    expect(() => imputeStep.fit(empty, { step: 'impute', columns: ['e'], strategy: 'median' }, none)).toThrow(
-      'the median of column "e" is NaN',
+  it('rejects impossible configurations at fit', async () => {
+    await expect(
+      fitKind(imputeStep, train, { step: 'impute', columns: ['kind'], strategy: 'median' }, none),
+    ).rejects.toThrow(
+      'column "kind" is category: strategy median needs a numeric column (use mode or constant)',
     );
-    expect(() =>
-      imputeStep.fit(train, { step: 'impute', columns: ['nope'], strategy: 'mean' }, none),
-    ).toThrow('no column "nope"');
-    expect(() =>
-      imputeStep.fit(
+    await expect(
+      fitKind(
+        imputeStep,
+        train,
+        { step: 'impute', columns: ['even'], strategy: 'constant', value: 'x' },
+        none,
+      ),
+    ).rejects.toThrow('a constant fill needs a number, got "x"');
+    await expect(
+      fitKind(imputeStep, train, { step: 'impute', columns: ['kind'], strategy: 'constant', value: 0 }, none),
+    ).rejects.toThrow('a constant fill needs a string, got 0');
+    const empty = table({ e: num([M, M]) });
+    await expect(
+      fitKind(imputeStep, empty, { step: 'impute', columns: ['e'], strategy: 'median' }, none),
+    ).rejects.toThrow('the median of column "e" is NaN');
+    await expect(
+      fitKind(imputeStep, train, { step: 'impute', columns: ['nope'], strategy: 'mean' }, none),
+    ).rejects.toThrow('no column "nope"');
+    await expect(
+      fitKind(
+        imputeStep,
         train,
         { step: 'impute', columns: ['even'], strategy: 'mean' },
         { exclude: new Set(['even']) },
       ),
-    ).toThrow('column "even" is excluded');
-    expect(() =>
-      imputeStep.fit(
+    ).rejects.toThrow('column "even" is excluded');
+    await expect(
+      fitKind(
+        imputeStep,
         table({ s: cat(['x']) }),
         { step: 'impute', columns: 'numeric', strategy: 'mean' },
         none,
       ),
-    ).toThrow('selector "numeric" (number/integer columns) matches no column; types present: category');
+    ).rejects.toThrow(
+      'selector "numeric" (number/integer columns) matches no column; types present: category',
+    );
   });
 
-  it('restores from JSON state', () => {
-    const step = imputeStep.fit(train, { step: 'impute', columns: ['even', 'kind'], strategy: 'mode' }, none);
+  it('restores from JSON state', async () => {
+    const step = await fitKind(
+      imputeStep,
+      train,
+      { step: 'impute', columns: ['even', 'kind'], strategy: 'mode' },
+      none,
+    );
     const restored = loadStep(JSON.parse(JSON.stringify(step.state)));
     expect(restored.transform(train, new Map())).toEqual(step.transform(train, new Map()));
     expect(() => loadStep({ ...step.state, fills: [1] })).toThrow('one fill per column');

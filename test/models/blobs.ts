@@ -1,4 +1,4 @@
-import { type DenseMatrix, denseMatrix } from '../../src/features/matrix.js';
+import { type DenseMatrix, denseMatrix } from '../../src/data/matrix.js';
 import type { Random } from '../../src/util/random.js';
 
 /**

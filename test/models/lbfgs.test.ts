@@ -31,9 +31,9 @@ function quadratic(n: number, cond: number): ObjectiveFunction {
 }
 
 describe('minimizeLbfgs', () => {
-  it('solves the Rosenbrock function from the classic start to the gradient tolerance', () => {
+  it('solves the Rosenbrock function from the classic start to the gradient tolerance', async () => {
     const x0 = new Float64Array(10).fill(-1.2);
-    const r = minimizeLbfgs(rosenbrock(10), x0, { gtol: 1e-9, ftol: 0 });
+    const r = await minimizeLbfgs(rosenbrock(10), x0, { gtol: 1e-9, ftol: 0 });
     expect(r.converged).toBe(true);
     expect(r.message).toBe('gradient below gtol');
     expect(r.gradientNorm).toBeLessThanOrEqual(1e-9);
@@ -45,8 +45,8 @@ describe('minimizeLbfgs', () => {
     expect(x0[0]).toBe(-1.2);
   });
 
-  it('handles an ill-conditioned quadratic and reports max-abs gradient', () => {
-    const r = minimizeLbfgs(quadratic(50, 1e4), new Float64Array(50), { gtol: 1e-10, ftol: 0 });
+  it('handles an ill-conditioned quadratic and reports max-abs gradient', async () => {
+    const r = await minimizeLbfgs(quadratic(50, 1e4), new Float64Array(50), { gtol: 1e-10, ftol: 0 });
     expect(r.converged).toBe(true);
     for (const v of r.x) expect(Math.abs(v - 1)).toBeLessThan(1e-9);
     const g = new Float64Array(50);
@@ -54,15 +54,15 @@ describe('minimizeLbfgs', () => {
     expect(r.gradientNorm).toBe(Math.max(...g.map(Math.abs)));
   });
 
-  it('stops on the relative decrease of f when the gradient test cannot be met', () => {
-    const r = minimizeLbfgs(quadratic(20, 100), new Float64Array(20), { gtol: 0, ftol: 1e-6 });
+  it('stops on the relative decrease of f when the gradient test cannot be met', async () => {
+    const r = await minimizeLbfgs(quadratic(20, 100), new Float64Array(20), { gtol: 0, ftol: 1e-6 });
     expect(r.converged).toBe(true);
     expect(r.message).toMatch(/relative reduction/);
     expect(r.gradientNorm).toBeGreaterThan(0);
   });
 
-  it('reports non-convergence at maxIter', () => {
-    const r = minimizeLbfgs(rosenbrock(4), new Float64Array(4).fill(-1.2), {
+  it('reports non-convergence at maxIter', async () => {
+    const r = await minimizeLbfgs(rosenbrock(4), new Float64Array(4).fill(-1.2), {
       maxIter: 3,
       gtol: 1e-12,
       ftol: 0,
@@ -79,8 +79,8 @@ describe('minimizeLbfgs', () => {
     // The first trial overshoots to a higher value: the search must interpolate back.
     ['pseudo-Huber', (x: number) => Math.sqrt(1 + x * x), (x: number) => x / Math.sqrt(1 + x * x), 0.01],
   ] as const) {
-    it(`accepts a step satisfying the strong Wolfe conditions (${name})`, () => {
-      const r = minimizeLbfgs(
+    it(`accepts a step satisfying the strong Wolfe conditions (${name})`, async () => {
+      const r = await minimizeLbfgs(
         (x, g) => {
           g[0] = df(x[0]);
           return f(x[0]);
@@ -98,12 +98,12 @@ describe('minimizeLbfgs', () => {
     });
   }
 
-  it('returns at once when the start is already stationary', () => {
-    const r = minimizeLbfgs(quadratic(3, 10), new Float64Array(3).fill(1));
+  it('returns at once when the start is already stationary', async () => {
+    const r = await minimizeLbfgs(quadratic(3, 10), new Float64Array(3).fill(1));
     expect(r).toMatchObject({ iterations: 0, functionEvaluations: 1, converged: true });
   });
 
-  it('backs off from steps where the objective overflows', () => {
+  it('backs off from steps where the objective overflows', async () => {
     // Finite only within 0.3 of the minimum at 0.5; the first trial step (length 1) lands outside.
     let overflows = 0;
     const f: ObjectiveFunction = (x, g) => {
@@ -115,13 +115,13 @@ describe('minimizeLbfgs', () => {
       g[0] = 4 * (x[0] - 0.5) ** 3 + (x[0] - 0.5);
       return (x[0] - 0.5) ** 4 + 0.5 * (x[0] - 0.5) ** 2;
     };
-    const r = minimizeLbfgs(f, [0.75], { gtol: 1e-10 });
+    const r = await minimizeLbfgs(f, [0.75], { gtol: 1e-10 });
     expect(overflows).toBeGreaterThan(0);
     expect(r.converged).toBe(true);
     expect(r.x[0]).toBeCloseTo(0.5, 8);
   });
 
-  it('rejects a start where the objective is not finite', () => {
-    expect(() => minimizeLbfgs(() => Number.NaN, [0])).toThrow(/starting point/);
+  it('rejects a start where the objective is not finite', async () => {
+    await expect(minimizeLbfgs(() => Number.NaN, [0])).rejects.toThrow(/starting point/);
   });
 });

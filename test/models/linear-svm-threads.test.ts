@@ -3,8 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CsrMatrix, Matrix } from '../../src/features/matrix.js';
-import { forkSeed, type LinearSvmParams, linearSvm, linearSvmParams } from '../../src/models/linear-svm.js';
+import type { CsrMatrix, Matrix } from '../../src/data/matrix.js';
+import type { SavedModel } from '../../src/models/family.js';
+import {
+  forkSeed,
+  type LinearSvmModel,
+  type LinearSvmParams,
+  linearSvm,
+  linearSvmParams,
+} from '../../src/models/linear-svm.js';
 import { resolveThreads, svmPoolStats, svmThreadSettings } from '../../src/models/linear-svm-threads.js';
 import { Random } from '../../src/util/random.js';
 import { blobs } from './blobs.js';
@@ -55,19 +62,26 @@ function sparseData(rng: Random, counts: number[], cols: number, perRow: number)
   return { X, y, classes: counts.map((_, c) => `c${c}`) };
 }
 
-function train(X: Matrix, y: Int32Array, classes: string[], params: Partial<LinearSvmParams>, seed = 3) {
+async function train(
+  X: Matrix,
+  y: Int32Array,
+  classes: string[],
+  params: Partial<LinearSvmParams>,
+  seed = 3,
+) {
   const warnings: string[] = [];
-  const model = linearSvm.fit(X, y, {
+  const model = (await linearSvm.fit(X, y, {
     params: linearSvmParams.parse(params),
+    task: classes.length === 2 ? 'binary' : 'multiclass',
     classes,
     seed,
     warn: (m) => warnings.push(m),
-  });
+  })) as LinearSvmModel;
   return { model, saved: model.save(), diagnostics: model.diagnostics(), warnings };
 }
 
 /** Every tensor's values, bit for bit (-0 and 0 told apart too). */
-function expectSameTensors(a: ReturnType<typeof train>['saved'], b: ReturnType<typeof train>['saved']): void {
+function expectSameTensors(a: SavedModel, b: SavedModel): void {
   expect(Object.keys(b.tensors).sort()).toEqual(Object.keys(a.tensors).sort());
   for (const [name, tensor] of Object.entries(a.tensors)) {
     const other = b.tensors[name];
@@ -92,7 +106,7 @@ describe('linear_svm on worker threads', () => {
     }
   });
 
-  it('gives bit-identical models with 1 and 2 threads (3 too), sparse and dense, calibrated or not', () => {
+  it('gives bit-identical models with 1 and 2 threads (3 too), sparse and dense, calibrated or not', async () => {
     svmThreadSettings.minWork = 0;
     svmThreadSettings.callerSolves = false;
     // Workers solve every problem (by default this thread takes a share, and could take them all on
@@ -103,20 +117,18 @@ describe('linear_svm on worker threads', () => {
     for (const data of [sparse, dense, binary]) {
       for (const calibration of ['none', 'sigmoid'] as const) {
         const params = { calibration, classWeight: 'balanced' as const };
-        const one = train(data.X, data.y, data.classes, { ...params, threads: 1 });
+        const one = await train(data.X, data.y, data.classes, { ...params, threads: 1 });
         expect(one.diagnostics.threads).toBe(1);
         const problems =
           (data.classes.length === 2 ? 1 : data.classes.length) * (calibration === 'none' ? 1 : 4);
         for (const threads of [2, 3]) {
-          const many = train(data.X, data.y, data.classes, { ...params, threads });
+          const many = await train(data.X, data.y, data.classes, { ...params, threads });
           // Capped by the number of binary problems (1 for an uncalibrated binary fit).
           expect(many.diagnostics.threads).toBe(Math.min(threads, problems));
           expectSameTensors(one.saved, many.saved);
           expect(many.diagnostics).toEqual({ ...one.diagnostics, threads: many.diagnostics.threads });
           expect(many.warnings).toEqual(one.warnings);
-          expect(Array.from(many.model.predictProba(data.X))).toEqual(
-            Array.from(one.model.predictProba(data.X)),
-          );
+          expect(Array.from(many.model.predict(data.X))).toEqual(Array.from(one.model.predict(data.X)));
         }
       }
     }
@@ -124,20 +136,20 @@ describe('linear_svm on worker threads', () => {
     expect(svmPoolStats().started).toBeLessThanOrEqual(2);
   });
 
-  it('gives the same model when the calling thread solves problems beside the workers', () => {
+  it('gives the same model when the calling thread solves problems beside the workers', async () => {
     svmThreadSettings.minWork = 0;
     const data = sparseData(new Random(8), [120, 80, 60, 40, 30, 20, 10], 4000, 40);
-    const one = train(data.X, data.y, data.classes, { threads: 1 });
+    const one = await train(data.X, data.y, data.classes, { threads: 1 });
     for (let repeat = 0; repeat < 3; repeat++) {
-      const two = train(data.X, data.y, data.classes, { threads: 2 });
+      const two = await train(data.X, data.y, data.classes, { threads: 2 });
       expect(two.diagnostics.threads).toBe(2);
       expectSameTensors(one.saved, two.saved);
     }
   });
 
-  it('keeps small fits on the calling thread and the thread count out of the saved model', () => {
+  it('keeps small fits on the calling thread and the thread count out of the saved model', async () => {
     const data = blobs(new Random(5), [40, 40, 40], 3, 1.2, 0.3);
-    const small = train(data.X, data.y, data.classes, { threads: 4 });
+    const small = await train(data.X, data.y, data.classes, { threads: 4 });
     expect(small.diagnostics.threads).toBe(1);
     expect(small.saved.meta.params).not.toHaveProperty('threads');
   });
@@ -168,35 +180,35 @@ describe('linear_svm on worker threads', () => {
     expect(() => linearSvmParams.parse({ threads: 0 })).toThrow();
   });
 
-  it('a worker that throws fails the fit with its error, and the next fit starts fresh workers', () => {
+  it('a worker that throws fails the fit with its error, and the next fit starts fresh workers', async () => {
     svmThreadSettings.minWork = 0;
     const data = blobs(new Random(6), [50, 40, 30], 4, 1.2, 0.3);
-    const reference = train(data.X, data.y, data.classes, { calibration: 'none', threads: 1 });
+    const reference = await train(data.X, data.y, data.classes, { calibration: 'none', threads: 1 });
     svmThreadSettings.callerSolves = false;
     svmThreadSettings.fault = 'throw';
-    expect(() => train(data.X, data.y, data.classes, { calibration: 'none', threads: 2 })).toThrow(
+    await expect(train(data.X, data.y, data.classes, { calibration: 'none', threads: 2 })).rejects.toThrow(
       /linear_svm: a worker thread failed while solving the binary problems: Error: injected fault \(test\)/,
     );
     svmThreadSettings.fault = undefined;
     const before = svmPoolStats().started;
-    const again = train(data.X, data.y, data.classes, { calibration: 'none', threads: 2 });
+    const again = await train(data.X, data.y, data.classes, { calibration: 'none', threads: 2 });
     expect(svmPoolStats().started).toBe(before + 1);
     expectSameTensors(reference.saved, again.saved);
   });
 
-  it('a worker that dies without a word fails the fit after the stall timeout instead of hanging', () => {
+  it('a worker that dies without a word fails the fit after the stall timeout instead of hanging', async () => {
     svmThreadSettings.minWork = 0;
     svmThreadSettings.stallMs = 3000;
     svmThreadSettings.callerSolves = false;
     svmThreadSettings.fault = 'exit';
     const data = blobs(new Random(7), [50, 40, 30], 4, 1.2, 0.3);
     const started = performance.now();
-    expect(() => train(data.X, data.y, data.classes, { calibration: 'none', threads: 2 })).toThrow(
+    await expect(train(data.X, data.y, data.classes, { calibration: 'none', threads: 2 })).rejects.toThrow(
       /worker threads stopped making progress \(no solver pass for 3\.0 s, 3 of 3 binary problems unfinished\)/,
     );
     expect(performance.now() - started).toBeLessThan(30_000);
     svmThreadSettings.fault = undefined;
-    const ok = train(data.X, data.y, data.classes, { calibration: 'none', threads: 2 });
+    const ok = await train(data.X, data.y, data.classes, { calibration: 'none', threads: 2 });
     expect(ok.diagnostics.threads).toBe(2);
   });
 
@@ -207,14 +219,15 @@ describe('linear_svm on worker threads', () => {
       const src = (file: string) => JSON.stringify(path.resolve('src', file));
       writeFileSync(
         script,
-        `import { denseMatrix } from ${src('features/matrix.ts')};
+        `import { denseMatrix } from ${src('data/matrix.ts')};
 import { linearSvm, linearSvmParams } from ${src('models/linear-svm.ts')};
 import { svmThreadSettings } from ${src('models/linear-svm-threads.ts')};
 svmThreadSettings.minWork = 0;
 const X = denseMatrix(6, 1, Float64Array.from([0, 1, 2, 3, 4, 5]));
 const y = Int32Array.from([0, 0, 1, 1, 2, 2]);
-const model = linearSvm.fit(X, y, { params: linearSvmParams.parse({ calibration: 'none', threads: 2 }), classes: ['a', 'b', 'c'], seed: 0 });
-console.log('threads', model.diagnostics().threads);
+linearSvm
+  .fit(X, y, { params: linearSvmParams.parse({ calibration: 'none', threads: 2 }), task: 'multiclass', classes: ['a', 'b', 'c'], seed: 0 })
+  .then((model) => console.log('threads', model.diagnostics().threads));
 `,
       );
       const run = spawnSync(process.execPath, ['--import', 'tsx', script], {

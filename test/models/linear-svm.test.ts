@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { denseMatrix, denseToCsr, type Matrix } from '../../src/features/matrix.js';
+import { denseMatrix, denseToCsr, type Matrix } from '../../src/data/matrix.js';
 import { getModelFamily } from '../../src/models/index.js';
 import {
   DualCoordinateDescent,
-  fitPlattSigmoid,
   type LinearSvmModel,
   type LinearSvmParams,
   linearSvm,
   linearSvmParams,
   type SvmLoss,
 } from '../../src/models/linear-svm.js';
+import { fitPlattSigmoid } from '../../src/models/platt.js';
 import { Random } from '../../src/util/random.js';
 import { blobs } from './blobs.js';
 
-function train(
+async function train(
   X: Matrix,
   y: Int32Array,
   classes: string[],
@@ -21,16 +21,19 @@ function train(
   extra: { seed?: number; sampleWeight?: Float64Array } = {},
 ) {
   const warnings: string[] = [];
-  const model = linearSvm.fit(X, y, {
+  const model = (await linearSvm.fit(X, y, {
     params: linearSvmParams.parse(params),
+    task: classes.length === 2 ? 'binary' : 'multiclass',
     classes,
     seed: extra.seed ?? 0,
     sampleWeight: extra.sampleWeight,
     warn: (m) => warnings.push(m),
-  }) as LinearSvmModel;
+  })) as LinearSvmModel;
   const saved = model.save();
   return { model, warnings, saved, coef: saved.tensors.coef.data, intercept: saved.tensors.intercept.data };
 }
+
+const binaryContext = (classes: string[]) => ({ task: 'binary' as const, classes });
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
@@ -126,7 +129,7 @@ describe('DualCoordinateDescent', () => {
 describe('linear_svm family', () => {
   it('is registered by name with its defaults, like LinearSVC', () => {
     expect(getModelFamily('linear_svm')).toBe(linearSvm);
-    expect(linearSvm.supportsSparse).toBe(true);
+    expect(linearSvm.capabilities.inputs).toContain('sparse');
     expect(linearSvmParams.parse({})).toEqual({
       C: 1,
       loss: 'squared_hinge',
@@ -143,12 +146,12 @@ describe('linear_svm family', () => {
     expect(() => linearSvmParams.parse({ calibrationFolds: 1 })).toThrow();
   });
 
-  it('finds the maximum-margin line of separable points, the penalised intercept included', () => {
+  it('finds the maximum-margin line of separable points, the penalised intercept included', async () => {
     // Support vectors (3, 0) and (1, 0): minimising |w|^2 + b^2 with y (w.x + b) >= 1 gives w = (1, 0),
     // b = -2 (both constraints active), the line x1 = 2 halfway between them; the others lie beyond.
     const X = denseMatrix(6, 2, Float64Array.from([3, 0, 1, 0, 4, 1, 5, 2, 0, -1, -1, 1]));
     const y = Int32Array.from([1, 0, 1, 1, 0, 0]);
-    const { model, coef, intercept } = train(X, y, ['neg', 'pos'], {
+    const { model, coef, intercept } = await train(X, y, ['neg', 'pos'], {
       loss: 'hinge',
       C: 1000,
       tol: 1e-12,
@@ -175,30 +178,33 @@ describe('linear_svm family', () => {
     expect(maxAbsDiff(solver.alpha, [1.5, 3.5, 0, 0, 0, 0])).toBeLessThan(1e-9);
   });
 
-  it('class weights move the boundary toward the lighter class', () => {
+  it('class weights move the boundary toward the lighter class', async () => {
     const { X, y } = blobs(new Random(8), [300, 300], 2, 1);
     const positives = (m: LinearSvmModel) => {
       const f = m.decisionFunction(X);
       return f.filter((v) => v > 0).length;
     };
-    const plainFit = train(X, y, ['a', 'b'], { calibration: 'none' });
-    const heavyB = train(X, y, ['a', 'b'], { calibration: 'none', classWeight: { b: 5 } });
-    const heavyA = train(X, y, ['a', 'b'], { calibration: 'none', classWeight: { a: 5 } });
+    const plainFit = await train(X, y, ['a', 'b'], { calibration: 'none' });
+    const heavyB = await train(X, y, ['a', 'b'], { calibration: 'none', classWeight: { b: 5 } });
+    const heavyA = await train(X, y, ['a', 'b'], { calibration: 'none', classWeight: { a: 5 } });
     expect(heavyB.intercept[0]).toBeGreaterThan(plainFit.intercept[0]);
     expect(positives(heavyB.model)).toBeGreaterThan(positives(plainFit.model) + 30);
     expect(positives(heavyA.model)).toBeLessThan(positives(plainFit.model) - 30);
 
     // With two classes a class weight is that sample weight on its rows (liblinear's Cp and Cn).
     const weights = Float64Array.from(y, (c) => (c === 1 ? 5 : 1));
-    const bySample = train(X, y, ['a', 'b'], { calibration: 'none' }, { sampleWeight: weights });
+    const bySample = await train(X, y, ['a', 'b'], { calibration: 'none' }, { sampleWeight: weights });
     expect(plain(bySample.coef)).toEqual(plain(heavyB.coef));
 
     // 'balanced' on a 9:1 split predicts the rare class more often than no weights.
     const skewed = blobs(new Random(9), [540, 60], 2, 1);
     const count = (m: LinearSvmModel) => m.decisionFunction(skewed.X).filter((v) => v > 0).length;
-    const none = train(skewed.X, skewed.y, ['a', 'b'], { calibration: 'none' });
-    const balanced = train(skewed.X, skewed.y, ['a', 'b'], { calibration: 'none', classWeight: 'balanced' });
-    const explicit = train(skewed.X, skewed.y, ['a', 'b'], {
+    const none = await train(skewed.X, skewed.y, ['a', 'b'], { calibration: 'none' });
+    const balanced = await train(skewed.X, skewed.y, ['a', 'b'], {
+      calibration: 'none',
+      classWeight: 'balanced',
+    });
+    const explicit = await train(skewed.X, skewed.y, ['a', 'b'], {
       calibration: 'none',
       classWeight: { a: 600 / (2 * 540), b: 600 / (2 * 60) },
     });
@@ -206,28 +212,28 @@ describe('linear_svm family', () => {
     expect(count(balanced.model)).toBeGreaterThan(count(none.model) + 20);
   });
 
-  it('one-vs-rest: a class weight scales only its own positives', () => {
+  it('one-vs-rest: a class weight scales only its own positives', async () => {
     const { X, y } = blobs(new Random(10), [100, 100, 100], 3, 1.5);
-    const base = train(X, y, ['a', 'b', 'c'], { calibration: 'none' });
-    const heavy = train(X, y, ['a', 'b', 'c'], { calibration: 'none', classWeight: { c: 4 } });
+    const base = await train(X, y, ['a', 'b', 'c'], { calibration: 'none' });
+    const heavy = await train(X, y, ['a', 'b', 'c'], { calibration: 'none', classWeight: { c: 4 } });
     const p = X.cols;
     // Problems a and b keep C = 1 for every row (c's rows are their negatives), so they do not change.
     expect(plain(heavy.coef.subarray(0, 2 * p))).toEqual(plain(base.coef.subarray(0, 2 * p)));
     expect(heavy.intercept[2]).toBeGreaterThan(base.intercept[2]);
   });
 
-  it('sigmoid calibration: probabilities in (0, 1) summing to 1, with a better held-out log-loss than a softmax of margins', () => {
+  it('sigmoid calibration: probabilities in (0, 1) summing to 1, with a better held-out log-loss than a softmax of margins', async () => {
     const counts = [400, 250, 150, 100];
     const fit = blobs(new Random(21), counts, 3, 1.2, 0.2);
     const held = blobs(new Random(22), counts, 3, 1.2, 0.2);
     const classes = ['a', 'b', 'c', 'd'];
-    const calibrated = train(denseToCsr(fit.X), fit.y, classes);
-    const raw = train(denseToCsr(fit.X), fit.y, classes, { calibration: 'none' });
+    const calibrated = await train(denseToCsr(fit.X), fit.y, classes);
+    const raw = await train(denseToCsr(fit.X), fit.y, classes, { calibration: 'none' });
     expect(calibrated.model.diagnostics()).toMatchObject({ calibration: 'sigmoid', converged: true });
     // The calibration refits the same SVM: only the probabilities differ.
     expect(plain(calibrated.coef)).toEqual(plain(raw.coef));
 
-    const proba = calibrated.model.predictProba(held.X);
+    const proba = calibrated.model.predict(held.X);
     for (let i = 0; i < held.X.rows; i++) {
       let sum = 0;
       for (let c = 0; c < 4; c++) {
@@ -238,22 +244,22 @@ describe('linear_svm family', () => {
       expect(sum).toBeCloseTo(1, 12);
     }
     const calibratedLoss = logLoss(proba, held.y, 4);
-    const rawLoss = logLoss(raw.model.predictProba(held.X), held.y, 4);
+    const rawLoss = logLoss(raw.model.predict(held.X), held.y, 4);
     expect(calibratedLoss).toBeLessThan(rawLoss - 0.05);
 
     // Uncalibrated probabilities are the softmax of the decision values: same argmax.
-    expect(argmaxRows(raw.model.predictProba(held.X), 4)).toEqual(
+    expect(argmaxRows(raw.model.predict(held.X), 4)).toEqual(
       argmaxRows(raw.model.decisionFunction(held.X), 4),
     );
   });
 
-  it('binary calibration: one sigmoid on the positive column, P(negative) = 1 - P(positive)', () => {
+  it('binary calibration: one sigmoid on the positive column, P(negative) = 1 - P(positive)', async () => {
     const { X, y } = blobs(new Random(23), [300, 100], 2, 1);
-    const { model, saved } = train(X, y, ['no', 'yes']);
+    const { model, saved } = await train(X, y, ['no', 'yes']);
     expect(saved.tensors.calibration_a.shape).toEqual([1]);
     expect(saved.tensors.calibration_a.data[0]).toBeLessThan(0);
     const f = model.decisionFunction(X);
-    const proba = model.predictProba(X);
+    const proba = model.predict(X);
     const a = saved.tensors.calibration_a.data[0];
     const b = saved.tensors.calibration_b.data[0];
     for (let i = 0; i < X.rows; i++) {
@@ -287,84 +293,88 @@ describe('linear_svm family', () => {
     expect(Math.abs(gb)).toBeLessThan(1e-5);
   });
 
-  it('gives identical coefficients and predictions for dense and CSR input', () => {
+  it('gives identical coefficients and predictions for dense and CSR input', async () => {
     const { X, y } = blobs(new Random(41), [120, 80, 60], 6, 1, 0.5);
     const classes = ['a', 'b', 'c'];
     for (const loss of ['squared_hinge', 'hinge'] as const) {
-      const dense = train(X, y, classes, { loss });
-      const sparse = train(denseToCsr(X), y, classes, { loss });
+      const dense = await train(X, y, classes, { loss });
+      const sparse = await train(denseToCsr(X), y, classes, { loss });
       expect(plain(sparse.coef)).toEqual(plain(dense.coef));
       expect(plain(sparse.intercept)).toEqual(plain(dense.intercept));
       expect(plain(sparse.saved.tensors.calibration_b.data)).toEqual(
         plain(dense.saved.tensors.calibration_b.data),
       );
-      expect(plain(sparse.model.predictProba(denseToCsr(X)))).toEqual(plain(dense.model.predictProba(X)));
+      expect(plain(sparse.model.predict(denseToCsr(X)))).toEqual(plain(dense.model.predict(X)));
     }
   });
 
-  it('round-trips through save and load with identical predictions', () => {
+  it('round-trips through save and load with identical predictions', async () => {
     const { X, y } = blobs(new Random(51), [60, 40, 30], 4, 1, 0.3);
     const classes = ['a', 'b', 'c', 'unseen'];
     for (const calibration of ['sigmoid', 'none'] as const) {
-      const { model, saved } = train(X, y, classes, { calibration });
+      const { model, saved } = await train(X, y, classes, { calibration });
       expect(saved.tensors.coef.shape).toEqual([3, 4]);
       expect(saved.meta).toMatchObject({ fittedClasses: ['a', 'b', 'c'], converged: true });
       expect(Boolean(saved.tensors.calibration_a)).toBe(calibration === 'sigmoid');
       // The manifest stores meta as JSON.
       const loaded = linearSvm.load(
         { meta: JSON.parse(JSON.stringify(saved.meta)), tensors: saved.tensors },
-        classes,
-      );
-      expect(plain(loaded.predictProba(X))).toEqual(plain(model.predictProba(X)));
-      expect(plain((loaded as LinearSvmModel).decisionFunction(X))).toEqual(plain(model.decisionFunction(X)));
+        { task: 'multiclass', classes },
+      ) as LinearSvmModel;
+      expect(plain(loaded.predict(X))).toEqual(plain(model.predict(X)));
+      expect(plain(loaded.decisionFunction(X))).toEqual(plain(model.decisionFunction(X)));
       expect(loaded.save().tensors.coef.data).toEqual(saved.tensors.coef.data);
       expect(loaded.diagnostics()).toMatchObject({ calibration, converged: true });
     }
   });
 
-  it('rejects malformed saved models with clear errors', () => {
+  it('rejects malformed saved models with clear errors', async () => {
     const { X, y } = blobs(new Random(52), [30, 30], 2, 1);
-    const { saved } = train(X, y, ['a', 'b']);
+    const { saved } = await train(X, y, ['a', 'b']);
     const { calibration_a: _, ...uncalibrated } = saved.tensors;
-    expect(() => linearSvm.load({ ...saved, tensors: uncalibrated }, ['a', 'b'])).toThrow(/calibration_a/);
+    expect(() => linearSvm.load({ ...saved, tensors: uncalibrated }, binaryContext(['a', 'b']))).toThrow(
+      /calibration_a/,
+    );
     expect(() =>
       linearSvm.load(
         { ...saved, tensors: { ...saved.tensors, intercept: { shape: [2], data: new Float64Array(2) } } },
-        ['a', 'b'],
+        binaryContext(['a', 'b']),
       ),
     ).toThrow(/"intercept" must have shape \[1\]/);
-    expect(() => linearSvm.load(saved, ['a', 'c'])).toThrow(/saved class "b"/);
+    expect(() => linearSvm.load(saved, binaryContext(['a', 'c']))).toThrow(/saved class "b"/);
   });
 
-  it('is deterministic for a seed', () => {
+  it('is deterministic for a seed', async () => {
     const { X, y } = blobs(new Random(61), [80, 60, 40], 5, 0.8, 0.4);
     const classes = ['a', 'b', 'c'];
-    const one = train(denseToCsr(X), y, classes, {}, { seed: 7 });
-    const two = train(denseToCsr(X), y, classes, {}, { seed: 7 });
+    const one = await train(denseToCsr(X), y, classes, {}, { seed: 7 });
+    const two = await train(denseToCsr(X), y, classes, {}, { seed: 7 });
     expect(plain(two.coef)).toEqual(plain(one.coef));
-    expect(plain(two.model.predictProba(X))).toEqual(plain(one.model.predictProba(X)));
+    expect(plain(two.model.predict(X))).toEqual(plain(one.model.predict(X)));
     // Another seed visits rows in another order: the same optimum to within the tolerance.
-    const other = train(denseToCsr(X), y, classes, { tol: 1e-8 }, { seed: 8 });
-    const tight = train(denseToCsr(X), y, classes, { tol: 1e-8 }, { seed: 7 });
+    const other = await train(denseToCsr(X), y, classes, { tol: 1e-8 }, { seed: 8 });
+    const tight = await train(denseToCsr(X), y, classes, { tol: 1e-8 }, { seed: 7 });
     expect(maxAbsDiff(other.coef, tight.coef)).toBeLessThan(1e-5);
   });
 
-  it('warns about non-convergence and classes without rows', () => {
+  it('warns about non-convergence and classes without rows', async () => {
     const { X, y } = blobs(new Random(71), [50, 50], 3, 0.5);
-    const { warnings, model } = train(X, y, ['a', 'b', 'c'], { maxIter: 1, tol: 1e-12 });
+    const { warnings, model } = await train(X, y, ['a', 'b', 'c'], { maxIter: 1, tol: 1e-12 });
     expect(model.diagnostics().converged).toBe(false);
     expect(warnings.some((w) => /reached maxIter \(1\)/.test(w))).toBe(true);
     expect(warnings.some((w) => /no training rows get probability 0: c/.test(w))).toBe(true);
-    const proba = model.predictProba(X);
+    const proba = model.predict(X);
     for (let i = 0; i < X.rows; i++) expect(proba[i * 3 + 2]).toBe(0);
   });
 
-  it('rejects bad input with clear errors', () => {
+  it('rejects bad input with clear errors', async () => {
     const X = denseMatrix(2, 1, Float64Array.from([1, Number.NaN]));
-    expect(() => train(X, Int32Array.from([0, 1]), ['a', 'b'])).toThrow(/linear_svm: X\[1, 0\] is NaN/);
+    await expect(train(X, Int32Array.from([0, 1]), ['a', 'b'])).rejects.toThrow(
+      /linear_svm: X\[1, 0\] is NaN/,
+    );
     const ok = denseMatrix(2, 1, Float64Array.from([1, 2]));
-    expect(() => train(ok, Int32Array.from([0, 0]), ['a', 'b'])).toThrow(/at least 2 classes/);
-    expect(() => train(ok, Int32Array.from([0, 1]), ['a', 'b'], { classWeight: { z: 2 } })).toThrow(
+    await expect(train(ok, Int32Array.from([0, 0]), ['a', 'b'])).rejects.toThrow(/at least 2 classes/);
+    await expect(train(ok, Int32Array.from([0, 1]), ['a', 'b'], { classWeight: { z: 2 } })).rejects.toThrow(
       /linear_svm: classWeight names "z"/,
     );
   });

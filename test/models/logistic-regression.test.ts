@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type DenseMatrix, denseMatrix, denseToCsr, type Matrix } from '../../src/features/matrix.js';
+import { type DenseMatrix, denseMatrix, denseToCsr, type Matrix } from '../../src/data/matrix.js';
 import {
   getModelFamily,
   LogisticObjective,
+  type LogisticRegressionModel,
   type LogisticRegressionParams,
   logisticRegression,
   logisticRegressionParams,
@@ -43,7 +44,7 @@ function generateBinary(rng: Random, n: number, w: number[], b: number, zeroFrac
   return generate(rng, n, [w.map(() => 0), w], [0, b], zeroFraction);
 }
 
-function train(
+async function train(
   X: Matrix,
   y: Int32Array,
   classes: string[],
@@ -51,13 +52,14 @@ function train(
   extra = {},
 ) {
   const warnings: string[] = [];
-  const model = logisticRegression.fit(X, y, {
+  const model = (await logisticRegression.fit(X, y, {
     params: logisticRegressionParams.parse(params),
+    task: classes.length === 2 ? 'binary' : 'multiclass',
     classes,
     seed: 1,
     warn: (m) => warnings.push(m),
     ...extra,
-  });
+  })) as LogisticRegressionModel;
   const saved = model.save();
   return { model, warnings, coef: saved.tensors.coef.data, intercept: saved.tensors.intercept.data, saved };
 }
@@ -185,17 +187,17 @@ describe('logistic_regression family', () => {
     expect(() => logisticRegressionParams.parse({ C: 0 })).toThrow();
   });
 
-  it('recovers known binary coefficients from seeded data', () => {
+  it('recovers known binary coefficients from seeded data', async () => {
     const w = [1.5, -2, 0.5];
     const { X, y } = generateBinary(new Random(11), 20_000, w, -0.3);
-    const { coef, intercept, model } = train(X, y, ['no', 'yes'], { C: 1e4 });
+    const { coef, intercept, model } = await train(X, y, ['no', 'yes'], { C: 1e4 });
     expect(model.diagnostics().converged).toBe(true);
     // Standard errors are about 0.02 at this size.
     expect(maxAbsDiff(coef, w)).toBeLessThan(0.1);
     expect(Math.abs(intercept[0] + 0.3)).toBeLessThan(0.1);
   });
 
-  it('recovers known multinomial coefficients (rows centred, as the penalty makes them)', () => {
+  it('recovers known multinomial coefficients (rows centred, as the penalty makes them)', async () => {
     const W = [
       [1, -1],
       [-0.5, 1.5],
@@ -203,17 +205,17 @@ describe('logistic_regression family', () => {
     ];
     const b = [0.4, -0.2, -0.2];
     const { X, y } = generate(new Random(12), 30_000, W, b);
-    const { coef, intercept, saved } = train(X, y, ['a', 'b', 'c'], { C: 1e4 });
+    const { coef, intercept, saved } = await train(X, y, ['a', 'b', 'c'], { C: 1e4 });
     expect(saved.tensors.coef.shape).toEqual([3, 2]);
     expect(maxAbsDiff(coef, W.flat())).toBeLessThan(0.1);
     expect(maxAbsDiff(intercept, b)).toBeLessThan(0.1);
     expect(Math.abs(intercept[0] + intercept[1] + intercept[2])).toBeLessThan(1e-12);
   });
 
-  it('gives the same solution for dense and CSR input', () => {
+  it('gives the same solution for dense and CSR input', async () => {
     const bin = generateBinary(new Random(3), 2_000, [1, 0, -1, 2, 0.5], 0.2, 0.6);
-    const d1 = train(bin.X, bin.y, ['n', 'p']);
-    const s1 = train(denseToCsr(bin.X), bin.y, ['n', 'p']);
+    const d1 = await train(bin.X, bin.y, ['n', 'p']);
+    const s1 = await train(denseToCsr(bin.X), bin.y, ['n', 'p']);
     expect(maxAbsDiff(d1.coef, s1.coef)).toBeLessThan(1e-6);
     expect(maxAbsDiff(d1.intercept, s1.intercept)).toBeLessThan(1e-6);
 
@@ -228,27 +230,27 @@ describe('logistic_regression family', () => {
       [0, 0, 0],
       0.5,
     );
-    const d2 = train(mul.X, mul.y, ['a', 'b', 'c'], { C: 0.5 });
-    const s2 = train(denseToCsr(mul.X), mul.y, ['a', 'b', 'c'], { C: 0.5 });
+    const d2 = await train(mul.X, mul.y, ['a', 'b', 'c'], { C: 0.5 });
+    const s2 = await train(denseToCsr(mul.X), mul.y, ['a', 'b', 'c'], { C: 0.5 });
     expect(maxAbsDiff(d2.coef, s2.coef)).toBeLessThan(1e-6);
     expect(maxAbsDiff(d2.intercept, s2.intercept)).toBeLessThan(1e-6);
   });
 
-  it('balanced class weights equal explicit n / (k * count) weights and move probabilities to the rare class', () => {
+  it('balanced class weights equal explicit n / (k * count) weights and move probabilities to the rare class', async () => {
     const { X, y } = generateBinary(new Random(5), 5_000, [1, -1], -3);
     const positives = y.reduce((a, v) => a + v, 0);
     expect(positives / y.length).toBeLessThan(0.15);
     const explicit = { no: 5_000 / (2 * (5_000 - positives)), yes: 5_000 / (2 * positives) };
-    const balanced = train(X, y, ['no', 'yes'], { classWeight: 'balanced' });
-    const manual = train(X, y, ['no', 'yes'], { classWeight: explicit });
+    const balanced = await train(X, y, ['no', 'yes'], { classWeight: 'balanced' });
+    const manual = await train(X, y, ['no', 'yes'], { classWeight: explicit });
     expect(maxAbsDiff(balanced.coef, manual.coef)).toBeLessThan(1e-7);
     expect(maxAbsDiff(balanced.intercept, manual.intercept)).toBeLessThan(1e-7);
 
     // At the optimum the intercept's gradient vanishes: sum_i s_i (p_i - y_i) = 0. Unweighted, the mean
     // probability is the base rate; balanced, the class-weighted mean is one half.
-    const plain = train(X, y, ['no', 'yes']);
-    const pPlain = plain.model.predictProba(X);
-    const pBalanced = balanced.model.predictProba(X);
+    const plain = await train(X, y, ['no', 'yes']);
+    const pPlain = plain.model.predict(X);
+    const pBalanced = balanced.model.predict(X);
     let plainSum = 0;
     let weighted = 0;
     let weightSum = 0;
@@ -263,18 +265,18 @@ describe('logistic_regression family', () => {
     expect(balanced.intercept[0]).toBeGreaterThan(plain.intercept[0] + 1);
   });
 
-  it('treats a class weight like the same sample weight on that class', () => {
+  it('treats a class weight like the same sample weight on that class', async () => {
     const { X, y } = generateBinary(new Random(6), 1_000, [0.5, 1], 0);
-    const byClass = train(X, y, ['no', 'yes'], { classWeight: { yes: 3 } });
+    const byClass = await train(X, y, ['no', 'yes'], { classWeight: { yes: 3 } });
     const sampleWeight = Float64Array.from(y, (c) => (c === 1 ? 3 : 1));
-    const bySample = train(X, y, ['no', 'yes'], {}, { sampleWeight });
+    const bySample = await train(X, y, ['no', 'yes'], {}, { sampleWeight });
     expect(maxAbsDiff(byClass.coef, bySample.coef)).toBeLessThan(1e-7);
     // Weighting a class by 3 mostly shifts the intercept, by about log 3 when the model is right.
-    const unweighted = train(X, y, ['no', 'yes']);
+    const unweighted = await train(X, y, ['no', 'yes']);
     expect(byClass.intercept[0] - unweighted.intercept[0]).toBeCloseTo(Math.log(3), 1);
   });
 
-  it('round-trips through save and load with identical predictions', () => {
+  it('round-trips through save and load with identical predictions', async () => {
     for (const [classes, W, b] of [
       [
         ['no', 'yes'],
@@ -300,16 +302,19 @@ describe('logistic_regression family', () => {
         W.map((r) => [...r]),
         [...b],
       );
-      const { model, saved } = train(X, y, [...classes]);
+      const { model, saved } = await train(X, y, [...classes]);
       const json = JSON.parse(JSON.stringify(saved.meta));
-      const restored = logisticRegression.load({ meta: json, tensors: saved.tensors }, classes);
-      expect(restored.predictProba(X)).toEqual(model.predictProba(X));
+      const restored = logisticRegression.load(
+        { meta: json, tensors: saved.tensors },
+        { task: classes.length === 2 ? 'binary' : 'multiclass', classes },
+      ) as LogisticRegressionModel;
+      expect(restored.predict(X)).toEqual(model.predict(X));
       expect(restored.save().meta).toEqual(saved.meta);
       expect(saved.meta).toMatchObject({ classes, converged: true, params: { C: 1, tol: 1e-8 } });
     }
   });
 
-  it('returns n x k probabilities that sum to 1, the positive class second', () => {
+  it('returns n x k probabilities that sum to 1, the positive class second', async () => {
     const mul = generate(
       new Random(9),
       300,
@@ -320,7 +325,7 @@ describe('logistic_regression family', () => {
       ],
       [0, 0, 0],
     );
-    const proba = train(mul.X, mul.y, ['a', 'b', 'c']).model.predictProba(mul.X);
+    const proba = (await train(mul.X, mul.y, ['a', 'b', 'c'])).model.predict(mul.X);
     expect(proba.length).toBe(300 * 3);
     for (let i = 0; i < 300; i++) {
       const row = proba.subarray(3 * i, 3 * i + 3);
@@ -330,26 +335,26 @@ describe('logistic_regression family', () => {
 
     // One feature that is the label itself: the positive class must get the high probability.
     const X = denseMatrix(4, 1, Float64Array.from([0, 0, 1, 1]));
-    const bin = train(X, Int32Array.from([0, 0, 1, 1]), ['neg', 'pos'], { C: 100 }).model.predictProba(X);
+    const bin = (await train(X, Int32Array.from([0, 0, 1, 1]), ['neg', 'pos'], { C: 100 })).model.predict(X);
     expect(bin[1]).toBeLessThan(0.5);
     expect(bin[7]).toBeGreaterThan(0.5);
     expect(bin[6] + bin[7]).toBeCloseTo(1, 14);
   });
 
-  it('warns and records non-convergence', () => {
+  it('warns and records non-convergence', async () => {
     const { X, y } = generateBinary(new Random(10), 500, [1, 2, 3], 0);
-    const { model, warnings } = train(X, y, ['n', 'p'], { maxIter: 2 });
+    const { model, warnings } = await train(X, y, ['n', 'p'], { maxIter: 2 });
     expect(model.diagnostics()).toMatchObject({ converged: false, iterations: 2 });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/did not converge after 2 iterations: max \|gradient\| .* > tol 1e-8/);
   });
 
-  it('gives probability 0 to a declared class with no training rows, with a warning', () => {
+  it('gives probability 0 to a declared class with no training rows, with a warning', async () => {
     const { X, y } = generateBinary(new Random(13), 200, [1], 0);
-    const { model, warnings, saved } = train(X, y, ['n', 'p', 'never']);
+    const { model, warnings, saved } = await train(X, y, ['n', 'p', 'never']);
     expect(warnings[0]).toMatch(/no training rows.*never/);
     expect(saved.meta.fittedClasses).toEqual(['n', 'p']);
-    const proba = model.predictProba(X);
+    const proba = model.predict(X);
     expect(proba.length).toBe(600);
     for (let i = 0; i < 200; i++) {
       expect(proba[3 * i + 2]).toBe(0);
@@ -357,43 +362,41 @@ describe('logistic_regression family', () => {
     }
   });
 
-  it('rejects bad input with clear errors', () => {
+  it('rejects bad input with clear errors', async () => {
     const X = denseMatrix(3, 2, Float64Array.from([1, 2, 3, 4, 5, 6]));
     const classes = ['a', 'b'];
     const ok = Int32Array.from([0, 1, 0]);
-    const run =
-      (x: Matrix, y: Int32Array, params: Partial<LogisticRegressionParams> = {}, extra = {}) =>
-      () =>
-        train(x, y, classes, params, extra);
-    expect(run(X, Int32Array.from([0, 2, 0]))).toThrow(/y\[1\] = 2 is not a class code in \[0, 1\]/);
-    expect(run(X, Int32Array.from([0, 1]))).toThrow(/3 rows but y has 2 labels/);
-    expect(run(X, Int32Array.from([1, 1, 1]))).toThrow(/at least 2 classes in y, got 1 \(b\)/);
+    const run = (x: Matrix, y: Int32Array, params: Partial<LogisticRegressionParams> = {}, extra = {}) =>
+      expect(train(x, y, classes, params, extra)).rejects;
+    await run(X, Int32Array.from([0, 2, 0])).toThrow(/y\[1\] = 2 is not a class code in \[0, 1\]/);
+    await run(X, Int32Array.from([0, 1])).toThrow(/3 rows but y has 2 labels/);
+    await run(X, Int32Array.from([1, 1, 1])).toThrow(/at least 2 classes in y, got 1 \(b\)/);
     const nan = denseMatrix(3, 2, Float64Array.from([1, 2, 3, Number.NaN, 5, 6]));
-    expect(run(nan, ok)).toThrow(/X\[1, 1\] is NaN/);
+    await run(nan, ok).toThrow(/X\[1, 1\] is NaN/);
     const csr = denseToCsr(denseMatrix(3, 2, Float64Array.from([1, 0, 0, 4, 5, 6])));
     csr.data[2] = Number.POSITIVE_INFINITY;
-    expect(run(csr, ok)).toThrow(/X\[2, 0\] is Infinity/);
-    expect(run(X, ok, {}, { sampleWeight: new Float64Array(2) })).toThrow(
+    await run(csr, ok).toThrow(/X\[2, 0\] is Infinity/);
+    await run(X, ok, {}, { sampleWeight: new Float64Array(2) }).toThrow(
       /sampleWeight has 2 values for 3 rows/,
     );
-    expect(run(X, ok, {}, { sampleWeight: Float64Array.from([1, -1, 1]) })).toThrow(/sampleWeight\[1\] = -1/);
-    expect(run(X, ok, { classWeight: { c: 2 } })).toThrow(/classWeight names "c"/);
-    const { model } = train(X, ok, classes);
-    expect(() => model.predictProba(denseMatrix(1, 3))).toThrow(/2 features, input matrix has 3 columns/);
+    await run(X, ok, {}, { sampleWeight: Float64Array.from([1, -1, 1]) }).toThrow(/sampleWeight\[1\] = -1/);
+    await run(X, ok, { classWeight: { c: 2 } }).toThrow(/classWeight names "c"/);
+    const { model } = await train(X, ok, classes);
+    expect(() => model.predict(denseMatrix(1, 3))).toThrow(/2 features, input matrix has 3 columns/);
   });
 
-  it('fits without an intercept when asked', () => {
+  it('fits without an intercept when asked', async () => {
     const { X, y } = generateBinary(new Random(14), 2_000, [1, -1], 2);
-    const { intercept, coef } = train(X, y, ['n', 'p'], { fitIntercept: false });
+    const { intercept, coef } = await train(X, y, ['n', 'p'], { fitIntercept: false });
     expect(intercept[0]).toBe(0);
-    const withIntercept = train(X, y, ['n', 'p']);
+    const withIntercept = await train(X, y, ['n', 'p']);
     expect(withIntercept.intercept[0]).toBeGreaterThan(1);
     expect(maxAbsDiff(coef, withIntercept.coef)).toBeGreaterThan(0.05);
   });
 });
 
 describe('warm start', () => {
-  it('reaches the same optimum in fewer iterations from a nearby solution, binary and multinomial', () => {
+  it('reaches the same optimum in fewer iterations from a nearby solution, binary and multinomial', async () => {
     const rng = new Random(11);
     for (const { X, y, classes } of [
       { ...generateBinary(rng, 3000, [1.5, -2, 0.5, 0.8], 0.3), classes: ['0', '1'] },
@@ -413,9 +416,9 @@ describe('warm start', () => {
     ]) {
       const half = X.rows >> 1;
       const firstHalf = denseMatrix(half, X.cols, X.data.slice(0, half * X.cols));
-      const nearby = train(firstHalf, y.slice(0, half), classes).saved;
-      const cold = train(X, y, classes);
-      const warm = train(X, y, classes, {}, { warmStart: nearby });
+      const nearby = (await train(firstHalf, y.slice(0, half), classes)).saved;
+      const cold = await train(X, y, classes);
+      const warm = await train(X, y, classes, {}, { warmStart: nearby });
       expect(maxAbsDiff(warm.coef, cold.coef)).toBeLessThan(1e-5);
       expect(maxAbsDiff(warm.intercept, cold.intercept)).toBeLessThan(1e-5);
       expect(Number(warm.model.diagnostics().iterations)).toBeLessThan(
@@ -424,20 +427,22 @@ describe('warm start', () => {
     }
   });
 
-  it('ignores a starting model of another shape', () => {
+  it('ignores a starting model of another shape', async () => {
     const rng = new Random(12);
     const { X, y } = generateBinary(rng, 500, [1, -1], 0);
-    const other = train(
-      denseMatrix(
-        X.rows,
-        1,
-        X.data.filter((_, i) => i % 2 === 0),
-      ),
-      y,
-      ['0', '1'],
+    const other = (
+      await train(
+        denseMatrix(
+          X.rows,
+          1,
+          X.data.filter((_, i) => i % 2 === 0),
+        ),
+        y,
+        ['0', '1'],
+      )
     ).saved;
-    const cold = train(X, y, ['0', '1']);
-    const warm = train(X, y, ['0', '1'], {}, { warmStart: other });
+    const cold = await train(X, y, ['0', '1']);
+    const warm = await train(X, y, ['0', '1'], {}, { warmStart: other });
     expect(maxAbsDiff(warm.coef, cold.coef)).toBe(0);
   });
 });

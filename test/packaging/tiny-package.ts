@@ -11,15 +11,19 @@ import { writePackage } from '../../src/packaging/write.js';
  * A one-feature logistic-regression package with its ONNX graph, written to a new temp folder.
  * `shift` changes the data (and so the weights and the package digest).
  */
-export function writeTinyPackage(shift = 0, name = 'tiny'): string {
+export async function writeTinyPackage(shift = 0, name = 'tiny'): Promise<string> {
   const x = Float64Array.from({ length: 40 }, (_, i) => i / 10);
   const table = makeTable([['x', { type: 'number', values: x }]]);
-  const { pipeline, X } = fitPipeline([{ step: 'scale', columns: 'numeric' }], table);
+  const { pipeline, X } = await fitPipeline([{ step: 'scale', columns: 'numeric' }], table);
   const classes = ['no', 'yes'];
   const y = Int32Array.from(x, (v, i) => (v + (i % 3) * 0.7 > 2.5 + shift ? 1 : 0));
-  const saved = logisticRegression
-    .fit(X, y, { params: logisticRegressionParams.parse({}), classes, seed: 0 })
-    .save();
+  const model = await logisticRegression.fit(X, y, {
+    params: logisticRegressionParams.parse({}),
+    task: 'binary',
+    classes,
+    seed: 0,
+  });
+  const saved = model.save();
   const dir = path.join(mkdtempSync(path.join(tmpdir(), 'kiln-pkg-')), 'package');
   const graph = exportPipelineToOnnx({ pipelineState: pipeline.state(), modelSaved: saved, classes });
   writePackage(

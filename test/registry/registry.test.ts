@@ -32,7 +32,7 @@ describe('registry on the embedded stores', () => {
   });
 
   it('publishes a package by content digest, records the version, and fetches it back verified', async () => {
-    const packageDir = writeTinyPackage();
+    const packageDir = await writeTinyPackage();
     const { version, created } = await backends.registry.register({ name: 'tiny', packageDir }, who);
     expect(created).toBe(true);
     expect(version).toMatchObject({ name: 'tiny', version: 1, createdBy: 'alice' });
@@ -48,15 +48,15 @@ describe('registry on the embedded stores', () => {
   });
 
   it('registering the same package again returns the same version', async () => {
-    const packageDir = writeTinyPackage();
+    const packageDir = await writeTinyPackage();
     const first = await backends.registry.register({ name: 'tiny', packageDir }, who);
     const again = await backends.registry.register({ name: 'tiny', packageDir }, who);
     expect(again).toEqual({ version: first.version, created: false });
   });
 
   it('resolves aliases and versions, and says what exists when a reference does not', async () => {
-    await backends.registry.register({ name: 'tiny', packageDir: writeTinyPackage(0) }, who);
-    await backends.registry.register({ name: 'tiny', packageDir: writeTinyPackage(0.5) }, who);
+    await backends.registry.register({ name: 'tiny', packageDir: await writeTinyPackage(0) }, who);
+    await backends.registry.register({ name: 'tiny', packageDir: await writeTinyPackage(0.5) }, who);
     await backends.registry.moveAlias({ name: 'tiny', alias: 'champion', version: 1 }, who);
     expect((await backends.registry.resolve('tiny@champion')).version).toBe(1);
     expect((await backends.registry.resolve('tiny@2')).version).toBe(2);
@@ -68,10 +68,10 @@ describe('registry on the embedded stores', () => {
   });
 
   it('records the champion at registration time as the parent version', async () => {
-    await backends.registry.register({ name: 'tiny', packageDir: writeTinyPackage(0) }, who);
+    await backends.registry.register({ name: 'tiny', packageDir: await writeTinyPackage(0) }, who);
     await backends.registry.moveAlias({ name: 'tiny', alias: 'champion', version: 1 }, who);
     const { version } = await backends.registry.register(
-      { name: 'tiny', packageDir: writeTinyPackage(0.5) },
+      { name: 'tiny', packageDir: await writeTinyPackage(0.5) },
       who,
     );
     expect(version.lineage.parentVersion).toBe(1);
@@ -79,7 +79,7 @@ describe('registry on the embedded stores', () => {
 
   it('refuses a fetched package whose bytes changed in the store', async () => {
     const { version } = await backends.registry.register(
-      { name: 'tiny', packageDir: writeTinyPackage() },
+      { name: 'tiny', packageDir: await writeTinyPackage() },
       who,
     );
     const key = `packages/${version.packageDigest}/weights.safetensors`;
@@ -92,7 +92,7 @@ describe('registry on the embedded stores', () => {
   });
 
   it('deletes a version and its package, keeping content another version still uses', async () => {
-    const packageDir = writeTinyPackage();
+    const packageDir = await writeTinyPackage();
     const { version: v1 } = await backends.registry.register({ name: 'tiny', packageDir }, who);
     const { version: other } = await backends.registry.register({ name: 'copy', packageDir }, who);
     expect(other.packageDigest).toBe(v1.packageDigest);
@@ -103,7 +103,7 @@ describe('registry on the embedded stores', () => {
   });
 
   it('writes a model card with data, metrics with variability, use, limitations and lineage', async () => {
-    const packageDir = writeTinyPackage();
+    const packageDir = await writeTinyPackage();
     const manifestFile = path.join(packageDir, MANIFEST_FILE);
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
     manifest.metrics = {
@@ -154,7 +154,7 @@ describe('registry on an unreachable artifact store', () => {
     });
     try {
       await expect(
-        backends.registry.register({ name: 'tiny', packageDir: writeTinyPackage() }, who),
+        backends.registry.register({ name: 'tiny', packageDir: await writeTinyPackage() }, who),
       ).rejects.toThrow(
         /cannot register tiny: publishing the package to s3:\/\/models\/kiln failed, so no version was recorded/,
       );

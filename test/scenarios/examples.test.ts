@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/config/load.js';
-import { evaluatePackage } from '../../src/serving/evaluate.js';
+import { evaluatePackage } from '../../src/scoring/evaluate.js';
 import { importLogisticRegression } from '../../src/training/import.js';
 import { trainProject } from '../../src/training/train.js';
 import { hasSharedDataset, repoRoot, sharedDatasets } from './shared-data.js';

@@ -3,13 +3,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { notebookPreprocessing, toonData } from '../../examples/toon-propensity/schema.js';
 import { parseProject } from '../../src/config/load.js';
+import { encodeLabels } from '../../src/data/labels.js';
 import { loadTable } from '../../src/data/load.js';
 import { getColumn } from '../../src/data/table.js';
 import { fitPipeline } from '../../src/features/pipeline.js';
 import type { ScaleState } from '../../src/features/steps/scale.js';
 import { getModelFamily } from '../../src/models/registry.js';
-import '../../src/models/index.js';
-import { encodeLabels } from '../../src/training/labels.js';
 import { hasSharedDataset, repoRoot, sharedDatasets } from './shared-data.js';
 
 interface Reference {
@@ -45,7 +44,9 @@ describe.skipIf(!hasSharedDataset('toon-propensity'))('toon-propensity parity wi
       requiredNonNull: ['bought_toon'],
     });
     expect(report.rowsAccepted).toBe(20_000);
-    const { pipeline, X } = fitPipeline(project.features, table, { exclude: ['bought_toon', 'customer_id'] });
+    const { pipeline, X } = await fitPipeline(project.features, table, {
+      exclude: ['bought_toon', 'customer_id'],
+    });
     expect([...pipeline.featureNames].sort()).toEqual([...reference.feature_names].sort());
 
     // Same preprocessing: the frozen scaler statistics equal scikit-learn's, feature by feature.
@@ -63,8 +64,9 @@ describe.skipIf(!hasSharedDataset('toon-propensity'))('toon-propensity parity wi
     const { classes, codes } = encodeLabels(getColumn(table, 'bought_toon'));
     expect(classes).toEqual(['false', 'true']);
     const family = getModelFamily('logistic_regression');
-    const optimal = family.fit(X, codes, {
+    const optimal = await family.fit(X, codes, {
       params: family.params.parse(project.model.params),
+      task: 'binary',
       classes,
       seed: 0,
     });
@@ -73,7 +75,12 @@ describe.skipIf(!hasSharedDataset('toon-propensity'))('toon-propensity parity wi
     expect(Math.abs(optimalObjective - reference.objective) / reference.objective).toBeLessThan(1e-6);
 
     const sklearn121 = { ...project.model.params, tol: 1e-12, ftol: 2.220446049250313e-9 };
-    const model = family.fit(X, codes, { params: family.params.parse(sklearn121), classes, seed: 0 });
+    const model = await family.fit(X, codes, {
+      params: family.params.parse(sklearn121),
+      task: 'binary',
+      classes,
+      seed: 0,
+    });
     const objective = Number(model.diagnostics().objective);
     expect(Math.abs(objective - reference.objective) / reference.objective).toBeLessThan(1e-6);
     const { tensors } = model.save();

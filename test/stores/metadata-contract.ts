@@ -67,6 +67,34 @@ export function metadataStoreContract(name: string, open: () => Promise<Metadata
       expect(await store.listRuns({ limit: 1 })).toHaveLength(1);
     });
 
+    it('reads a running run as abandoned once its heartbeat is older than 4 intervals', async () => {
+      const run = await store.createRun(newRun());
+      expect(run.heartbeatAt).toBeNull();
+      await store.heartbeatRun(run.id, 0.05);
+      const beating = await store.getRun(run.id);
+      expect(beating?.status).toBe('running');
+      expect(Number.isNaN(Date.parse(beating!.heartbeatAt!))).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await store.getRun(run.id))?.status).toBe('abandoned');
+      expect((await store.listRuns()).map((r) => r.status)).toEqual(['abandoned']);
+      await store.heartbeatRun(run.id, 0.05);
+      expect((await store.getRun(run.id))?.status).toBe('running');
+    });
+
+    it('fails a running run by hand, once, and never a finished one', async () => {
+      const run = await store.createRun(newRun());
+      const failed = await store.failRun(run.id, 'killed by the OOM killer');
+      expect(failed).toMatchObject({ status: 'failed', error: 'killed by the OOM killer' });
+      expect(failed.finishedAt).not.toBeNull();
+      await expect(store.failRun(run.id, 'again')).rejects.toThrow(
+        new RegExp(`run ${run.id} already finished: failed at .*only a running or abandoned run`),
+      );
+      await expect(store.failRun('nope', 'x')).rejects.toThrow(NotFoundError);
+      // A finished run no longer takes heartbeats.
+      await store.heartbeatRun(run.id, 15);
+      expect((await store.getRun(run.id))?.heartbeatAt).toBeNull();
+    });
+
     it('records trials idempotently', async () => {
       const run = await store.createRun(newRun());
       const trial = {

@@ -2,18 +2,21 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openMetadataStore } from '../../src/stores/metadata/index.js';
+import { MIGRATIONS } from '../../src/stores/metadata/migrations.js';
 import { type MetadataStoreLogger, PostgresMetadataStore } from '../../src/stores/metadata/postgres.js';
-import { MIGRATIONS } from '../../src/stores/metadata/postgres-migrations.js';
 import type { MetadataStore, NewModelVersion, NewRun } from '../../src/stores/metadata/store.js';
 import { type PostgresServer, postgresAvailable, startPostgres } from '../support/postgres.js';
+import { OLD_POSTGRES_MIGRATIONS, OLD_ROWS } from './fixtures/old-metadata-schema.js';
 import { metadataStoreContract } from './metadata-contract.js';
+import { type ReplyDroppingProxy, replyDroppingProxy } from './reply-dropping-proxy.js';
+import { expectOldRowsKept } from './upgrade.js';
 
 const newRun = (project = 'p'): NewRun => ({
   project,
@@ -127,6 +130,76 @@ describe.skipIf(!postgresAvailable)('postgres metadata store', () => {
     }
   });
 
+  /** A schema as the Kiln before one SQL store created it: migrations 1 and 2 applied and listed. */
+  const oldSchema = async (uri: string, rows: readonly string[]) => {
+    await sql(null, `CREATE SCHEMA ${schemaOf(uri)}`);
+    await sql(
+      uri,
+      `CREATE TABLE kiln_schema_migrations (
+         version INTEGER PRIMARY KEY,
+         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+       )`,
+    );
+    for (const [index, migration] of OLD_POSTGRES_MIGRATIONS.entries()) {
+      await sql(uri, migration);
+      await sql(uri, 'INSERT INTO kiln_schema_migrations (version) VALUES ($1)', [index + 1]);
+    }
+    for (const row of rows) await sql(uri, row);
+  };
+
+  it('opens a schema an older Kiln created (2 migrations), migrates it forward and keeps its rows', async () => {
+    const uri = freshUri();
+    await oldSchema(uri, OLD_ROWS);
+    const store = openMetadataStore(uri, '.');
+    try {
+      await expectOldRowsKept(store);
+    } finally {
+      await store.close();
+    }
+    const applied = await sql<{ version: number }>(
+      uri,
+      'SELECT version FROM kiln_schema_migrations ORDER BY version',
+    );
+    expect(applied.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it('gives a new schema and an upgraded one the same tables, columns and indexes', async () => {
+    const shape = async (uri: string) => ({
+      columns: await sql(
+        null,
+        `SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity
+         FROM information_schema.columns WHERE table_schema = $1 ORDER BY table_name, column_name`,
+        [schemaOf(uri)],
+      ),
+      indexes: await sql(
+        null,
+        'SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname',
+        [schemaOf(uri)],
+      ),
+    });
+    const upgraded = freshUri();
+    await oldSchema(upgraded, []);
+    const created = freshUri();
+    for (const uri of [upgraded, created]) {
+      const store = openMetadataStore(uri, '.');
+      await store.listRuns();
+      await store.close();
+    }
+    const [a, b] = [await shape(upgraded), await shape(created)];
+    const unschema = (s: Awaited<ReturnType<typeof shape>>, uri: string) =>
+      JSON.parse(JSON.stringify(s).replaceAll(schemaOf(uri), 'S'));
+    expect(unschema(a, upgraded)).toEqual(unschema(b, created));
+  });
+
+  it('refuses a schema migrated by a newer Kiln', async () => {
+    const uri = freshUri();
+    await oldSchema(uri, []);
+    await sql(uri, 'INSERT INTO kiln_schema_migrations (version) VALUES (99)');
+    const store = openMetadataStore(uri, '.');
+    await expect(store.listRuns()).rejects.toThrow(/schema version 99, newer than this Kiln knows/);
+    await store.close();
+  });
+
   it('takes the password from KILN_POSTGRES_PASSWORD_FILE', async () => {
     const role = `kiln_${randomUUID().replaceAll('-', '').slice(0, 8)}`;
     await sql(null, `CREATE ROLE ${role} LOGIN PASSWORD 'right horse battery'`);
@@ -236,7 +309,7 @@ describe.skipIf(!postgresAvailable)('postgres metadata store', () => {
     it('createRun retried after a lost reply writes one run', async () => {
       const { store, uri } = await proxiedStore();
       try {
-        proxy.dropReplyTo('INSERT INTO runs');
+        proxy.dropReplyTo('insert into "runs"');
         const run = await store.createRun(newRun());
         expect(proxy.dropped).toBe(1);
         expect(await sql(uri, 'SELECT id FROM runs')).toEqual([{ id: run.id }]);
@@ -285,9 +358,9 @@ describe.skipIf(!postgresAvailable)('postgres metadata store', () => {
     it('a delivery cursor advance retried after a lost reply still reports that it won', async () => {
       const { store } = await proxiedStore();
       try {
-        proxy.dropReplyTo('INSERT INTO delivery_cursors');
+        proxy.dropReplyTo('insert into "delivery_cursors"');
         expect(await store.advanceDeliveryCursor('hook', 0, 5)).toBe(true);
-        proxy.dropReplyTo('UPDATE delivery_cursors');
+        proxy.dropReplyTo('update "delivery_cursors"');
         expect(await store.advanceDeliveryCursor('hook', 5, 9)).toBe(true);
         expect(proxy.dropped).toBe(2);
         expect(await store.deliveryCursor('hook')).toBe(9);
@@ -368,68 +441,4 @@ function lineMatching(child: ChildProcess, pattern: RegExp): Promise<void> {
       reject(new Error(`child exited (${code}) before printing ${pattern}: ${seen}`)),
     );
   });
-}
-
-interface ReplyDroppingProxy {
-  port: number;
-  /** Connections cut because of dropReplyTo. */
-  dropped: number;
-  /**
-   * The next client message containing `text` reaches the server, but the server's answer does not
-   * reach the client: the connection is cut instead, as when a network or server fails right after
-   * the work was done.
-   */
-  dropReplyTo(text: string): void;
-  close(): Promise<void>;
-}
-
-/** A TCP proxy in front of the server that can lose exactly one reply. */
-async function replyDroppingProxy(upstreamPort: number): Promise<ReplyDroppingProxy> {
-  let armed: Buffer | undefined;
-  const sockets = new Set<Socket>();
-  const proxy: ReplyDroppingProxy = {
-    port: 0,
-    dropped: 0,
-    dropReplyTo(text) {
-      armed = Buffer.from(text);
-    },
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-  const server: Server = createServer((client) => {
-    const upstream = createConnection(upstreamPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let cutOnReply = false;
-    client.on('data', (chunk) => {
-      if (armed && chunk.includes(armed)) {
-        armed = undefined;
-        cutOnReply = true;
-      }
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk) => {
-      if (!cutOnReply) {
-        client.write(chunk);
-        return;
-      }
-      proxy.dropped++;
-      client.destroy();
-      upstream.destroy();
-    });
-    for (const [a, b] of [
-      [client, upstream],
-      [upstream, client],
-    ]) {
-      a.on('close', () => {
-        sockets.delete(a);
-        b.destroy();
-      });
-      a.on('error', () => {});
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.port = (server.address() as { port: number }).port;
-  return proxy;
 }

@@ -4,7 +4,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openMetadataStore } from '../../src/stores/metadata/index.js';
+import { MIGRATIONS } from '../../src/stores/metadata/migrations.js';
+import { OLD_ROWS, OLD_SQLITE_MIGRATIONS } from './fixtures/old-metadata-schema.js';
 import { metadataStoreContract } from './metadata-contract.js';
+import { expectOldRowsKept } from './upgrade.js';
 
 metadataStoreContract('sqlite (file)', async () =>
   openMetadataStore('sqlite://kiln.db', mkdtempSync(path.join(tmpdir(), 'kiln-meta-'))),
@@ -54,6 +57,53 @@ describe('sqlite metadata store', () => {
     expect(await store.getRun('_')).toBeUndefined();
     expect((await store.getRun(run.id.slice(0, 4)))?.id).toBe(run.id);
     await store.close();
+  });
+
+  it('opens a file an older Kiln created (schema version 2), migrates it forward and keeps its rows', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kiln-meta-'));
+    const file = path.join(dir, 'kiln.db');
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    old.pragma('foreign_keys = ON');
+    for (const migration of OLD_SQLITE_MIGRATIONS) old.exec(migration);
+    old.pragma(`user_version = ${OLD_SQLITE_MIGRATIONS.length}`);
+    for (const row of OLD_ROWS) old.exec(row);
+    old.close();
+
+    const store = openMetadataStore('sqlite://kiln.db', dir);
+    try {
+      await expectOldRowsKept(store);
+    } finally {
+      await store.close();
+    }
+    const after = new Database(file, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    after.close();
+  });
+
+  it('gives a new file and an upgraded one the same tables, columns and indexes', async () => {
+    const shape = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      const tables = db
+        .prepare("SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
+        .all() as { name: string; type: string }[];
+      const columns = tables
+        .filter((t) => t.type === 'table')
+        .map((t) => [
+          t.name,
+          db.prepare(`SELECT name, type, "notnull", pk FROM pragma_table_info(?)`).all(t.name),
+        ]);
+      db.close();
+      return { tables, columns };
+    };
+    const dir = mkdtempSync(path.join(tmpdir(), 'kiln-meta-'));
+    const old = new Database(path.join(dir, 'old.db'));
+    for (const migration of OLD_SQLITE_MIGRATIONS) old.exec(migration);
+    old.pragma(`user_version = ${OLD_SQLITE_MIGRATIONS.length}`);
+    old.close();
+    await openMetadataStore('sqlite://old.db', dir).close();
+    await openMetadataStore('sqlite://new.db', dir).close();
+    expect(shape(path.join(dir, 'old.db'))).toEqual(shape(path.join(dir, 'new.db')));
   });
 
   it('rejects unknown URI schemes with the supported list', () => {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type FeatureStepConfig, featureStepSchema, searchSchema } from '../../src/config/schema.js';
+import { type FeatureStepConfig, searchSchema } from '../../src/config/schema.js';
+import { parseStepConfig } from '../../src/features/steps/registry.js';
 import { searchCandidates } from '../../src/training/search.js';
 
 const features: FeatureStepConfig[] = [
-  featureStepSchema.parse({ step: 'tfidf', column: 'q', analyzer: 'word', ngramRange: [1, 1] }),
-  featureStepSchema.parse({ step: 'tfidf', column: 'q', analyzer: 'char_wb', ngramRange: [2, 4] }),
+  parseStepConfig({ step: 'tfidf', column: 'q', analyzer: 'word', ngramRange: [1, 1] }),
+  parseStepConfig({ step: 'tfidf', column: 'q', analyzer: 'char_wb', ngramRange: [2, 4] }),
 ];
 const base = { params: { C: 1, classWeight: null }, features };
 

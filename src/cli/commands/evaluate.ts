@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadProject } from '../../config/load.js';
 import { renderHtmlReport, renderTerminalSummary } from '../../evaluation/index.js';
-import { evaluatePackage } from '../../serving/evaluate.js';
+import { evaluatePackage } from '../../scoring/evaluate.js';
 import { trainProject } from '../../training/train.js';
 import { EXIT_FAILED, EXIT_USAGE, UserError } from '../errors.js';
 import { positiveInteger, progressFor } from './shared.js';

@@ -2,14 +2,14 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadPackage } from '../../packaging/load.js';
-import { batchPredict, parseFilter, type RowFilter } from '../../serving/batch.js';
+import { batchPredict, parseFilter, type RowFilter } from '../../scoring/batch.js';
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_CONCURRENCY,
   keepLabelsOnly,
   RemoteScoringError,
   remotePredict,
-} from '../../serving/remote-batch.js';
+} from '../../scoring/remote-batch.js';
 import { EXIT_USAGE, UserError } from '../errors.js';
 import { progressFor } from './shared.js';
 
@@ -39,7 +39,7 @@ export function predictCommand(): Command {
     .requiredOption('--input <file>', 'rows to score (.csv, .tsv or .parquet)')
     .requiredOption(
       '--output <file>',
-      'CSV to write: id (or source line), label, one probability column per class',
+      'CSV to write: id (or source line), then label and p_<class> per class (classification), prediction (regression) or e_0..e_<d-1> (embeddings)',
     )
     .option(
       '--server <url>',
@@ -47,7 +47,10 @@ export function predictCommand(): Command {
     )
     .option('--rejects <file>', 'where refused rows go with one reason each (default <output>.rejects.csv)')
     .addOption(
-      new Option('--sort <order>', 'sort rows by the positive class probability').choices(['desc', 'asc']),
+      new Option(
+        '--sort <order>',
+        'sort rows by the positive class probability (classification) or the prediction (regression)',
+      ).choices(['desc', 'asc']),
     )
     .option(
       '--where <filter>',
@@ -55,7 +58,10 @@ export function predictCommand(): Command {
       collect,
       [],
     )
-    .option('--labels-only', 'write only the id and the predicted label columns (e.g. ID,intention)')
+    .option(
+      '--labels-only',
+      'write only the id and the predicted label (or value) columns (e.g. ID,intention)',
+    )
     .option(
       '--target-column <name>',
       'header of the label column with --labels-only (default: the model’s target column, else "label")',
@@ -108,6 +114,9 @@ async function predictLocal(options: PredictOptions, command: Command): Promise<
   const full = options.labelsOnly ? `${options.output}.full-${process.pid}.csv` : options.output;
   if (full !== options.output && path.resolve(options.output) === path.resolve(options.input))
     throw new UserError(`--output ${options.output} is the input file; choose another path`);
+  const pkg = options.labelsOnly ? loadPackage(options.model) : undefined;
+  if (pkg?.task.name === 'embedding')
+    throw new UserError('--labels-only: an embedding model predicts vectors, not labels', EXIT_USAGE);
   const progress = progressFor(command);
   try {
     const result = await batchPredict({
@@ -119,11 +128,11 @@ async function predictLocal(options: PredictOptions, command: Command): Promise<
       where: options.where,
       progress,
     });
-    if (options.labelsOnly) {
-      const { manifest } = loadPackage(options.model);
+    if (pkg) {
+      const { manifest } = pkg;
       await keepLabelsOnly(full, options.output, [
         manifest.signature.id ?? 'line',
-        options.targetColumn ?? manifest.output.target,
+        options.targetColumn ?? manifest.output.target ?? 'label',
       ]);
     }
     progress.close();

@@ -5,7 +5,7 @@ import { type LoadedProject, loadProject } from '../../config/load.js';
 import { writeCustomerRiskLikeCsv } from '../../quickstart/customer-risk-data.js';
 import { quickstartProject } from '../../quickstart/project.js';
 import { defaultActor, openProjectBackends } from '../../registry/index.js';
-import { batchPredict } from '../../serving/batch.js';
+import { batchPredict } from '../../scoring/batch.js';
 import { buildServer } from '../../serving/server/app.js';
 import { RegistrySource } from '../../serving/server/sources.js';
 import type { ModelVersion } from '../../stores/metadata/index.js';

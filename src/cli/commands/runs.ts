@@ -1,6 +1,11 @@
 import { Command } from 'commander';
 import { loadProject } from '../../config/load.js';
-import { openMetadataStore, type RunRecord } from '../../stores/metadata/index.js';
+import {
+  NotFoundError,
+  openMetadataStore,
+  RunFinishedError,
+  type RunRecord,
+} from '../../stores/metadata/index.js';
 import { UserError } from '../errors.js';
 import { table } from './backends.js';
 import { positiveInteger } from './shared.js';
@@ -10,6 +15,14 @@ export function runsCommand(): Command {
   runs
     .command('list')
     .description('Recent runs, newest first.')
+    .addHelpText(
+      'after',
+      `
+Status is running, succeeded, failed, gate_failed or abandoned. While a run trains, its process records
+a heartbeat every KILN_RUN_HEARTBEAT_SECONDS seconds (default 15). A run still marked running whose last
+heartbeat (or its start, if it never beat) is older than 4 heartbeat intervals of that process is shown
+as abandoned: its process was killed or its machine stopped. Close such a run with \`kiln runs fail <id> --reason <text>\`.`,
+    )
     .option('--project <dir>', 'project whose metadata store to read', '.')
     .option('--limit <n>', 'how many runs', positiveInteger('--limit'), 20)
     .option('--format <format>', 'table or json', 'table')
@@ -40,6 +53,26 @@ export function runsCommand(): Command {
         if (!run) throw new UserError(`no run "${id}"`);
         const trials = await store.listTrials(run.id);
         process.stdout.write(`${JSON.stringify({ ...run, trials }, null, 2)}\n`);
+      });
+    });
+  runs
+    .command('fail')
+    .description('Close a running or abandoned run by hand: status failed, the reason as its error.')
+    .argument('<id>', 'run id or unique prefix')
+    .requiredOption('--reason <text>', 'why the run is being closed (recorded as its error)')
+    .option('--project <dir>', 'project whose metadata store to use', '.')
+    .action(async (id: string, options: { reason: string; project: string }) => {
+      await withStore(options.project, async (store) => {
+        const run = await store.getRun(id);
+        if (!run) throw new UserError(`no run "${id}"`);
+        try {
+          const failed = await store.failRun(run.id, options.reason);
+          process.stdout.write(`run ${failed.id} failed (was ${run.status}): ${failed.error}\n`);
+        } catch (error) {
+          if (error instanceof RunFinishedError || error instanceof NotFoundError)
+            throw new UserError(error.message);
+          throw error;
+        }
       });
     });
   return runs;

@@ -8,6 +8,7 @@ import {
   openBackends,
   openProjectBackends,
 } from '../../registry/index.js';
+import { ENGINE_NAMES, type EngineName } from '../../scoring/engine.js';
 import { buildServer } from '../../serving/server/app.js';
 import {
   DEFAULT_LIMITS,
@@ -17,7 +18,7 @@ import {
   type ServingConfig,
 } from '../../serving/server/config.js';
 import { loadKeyHashes } from '../../serving/server/security.js';
-import { type EngineName, type ModelSource, sourceFor } from '../../serving/server/sources.js';
+import { type ModelSource, sourceFor } from '../../serving/server/sources.js';
 import { describeArtifactStore } from '../../stores/artifacts/index.js';
 import { UserError } from '../errors.js';
 import { positiveInteger } from './shared.js';
@@ -82,8 +83,8 @@ export function serveCommand(): Command {
     .addOption(
       new Option(
         '--engine <name>',
-        'js: the package model in this process (default); onnx: model.onnx in onnxruntime',
-      ).choices(['js', 'onnx']),
+        'js: the package pipeline and model in this process (default); onnx: model.onnx in onnxruntime, the JS pipeline run only to explain refused rows',
+      ).choices([...ENGINE_NAMES]),
     )
     .option(
       '--prediction-log <uri>',
@@ -152,8 +153,8 @@ Examples:
         (serving.auth.apiKeysFile ? path.resolve(projectDir, serving.auth.apiKeysFile) : undefined);
       const apiKeyHashes = loadKeyHashes({ file: keysFile, env: env.KILN_API_KEYS_SHA256 });
       const engine = (options.engine ?? env.KILN_ENGINE ?? 'js') as EngineName;
-      if (engine !== 'js' && engine !== 'onnx')
-        throw new UserError(`KILN_ENGINE must be js or onnx, got "${engine}"`, 2);
+      if (!ENGINE_NAMES.includes(engine))
+        throw new UserError(`KILN_ENGINE must be ${ENGINE_NAMES.join(' or ')}, got "${engine}"`, 2);
       // The registry (and /v1/registry) comes with a project or with the first name@alias to serve.
       const backends =
         loaded !== undefined

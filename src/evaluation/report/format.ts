@@ -1,4 +1,5 @@
-import { METRICS } from '../metrics.js';
+import { TASK_NAMES } from '../../config/schema.js';
+import { findMetric, metricsFor } from '../registry.js';
 
 /** Escapes text for HTML and SVG content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -28,8 +29,9 @@ export function formatParam(value: unknown): string {
 
 /** Known metrics in their canonical order, then any others the record holds. */
 export function orderedMetricNames(metrics: Readonly<Record<string, number>>): string[] {
-  const known = Object.keys(METRICS).filter((name) => Object.hasOwn(metrics, name));
-  return [...known, ...Object.keys(metrics).filter((name) => !Object.hasOwn(METRICS, name))];
+  const order = [...new Set(TASK_NAMES.flatMap((task) => metricsFor(task).map((m) => m.name)))];
+  const known = order.filter((name) => Object.hasOwn(metrics, name));
+  return [...known, ...Object.keys(metrics).filter((name) => findMetric(name) === undefined)];
 }
 
 export function truncate(text: string, max: number): string {

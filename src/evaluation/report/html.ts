@@ -1,5 +1,5 @@
 /** The run report as one self-contained HTML file: inline CSS and SVG, no scripts, every text escaped. */
-import { METRICS } from '../metrics.js';
+import { findMetric } from '../registry.js';
 import { escapeHtml as esc, formatCount, formatNumber, formatParam, orderedMetricNames } from './format.js';
 import { confusionMatrixSvg, unitPlotSvg } from './svg.js';
 import type { RunReport, TrialSummary } from './types.js';
@@ -78,9 +78,11 @@ function header(r: RunReport): string {
         .join(', ')
     : '';
   const classes =
-    r.classes.length === 2 && r.positive !== undefined
-      ? `binary, positive class <code>${esc(r.positive)}</code>`
-      : `${r.classes.length} classes`;
+    r.classes.length === 0
+      ? 'regression: a value per row'
+      : r.classes.length === 2 && r.positive !== undefined
+        ? `binary, positive class <code>${esc(r.positive)}</code>`
+        : `${r.classes.length} classes`;
   return `<h1>${esc(r.title)}</h1>
 <p class="meta">${facts.join(' · ')}</p>
 ${params ? `<p class="meta">parameters: ${params}</p>` : ''}
@@ -134,7 +136,7 @@ function metricsSection(r: RunReport): string {
     const fold = r.folds?.[name];
     const ci = r.intervals?.[name];
     const cells = [
-      `<td>${esc(METRICS[name]?.label ?? name)}</td><td><code>${esc(name)}</code></td><td class="num">${formatNumber(r.metrics[name])}</td>`,
+      `<td>${esc(findMetric(name)?.label ?? name)}</td><td><code>${esc(name)}</code></td><td class="num">${formatNumber(r.metrics[name])}</td>`,
       folds
         ? `<td class="num">${fold ? `${formatNumber(fold.mean)} ± ${formatNumber(fold.std)}` : ''}</td>`
         : '',
@@ -224,6 +226,8 @@ function curvesSection(r: RunReport): string {
 }
 
 function perClassSection(r: RunReport): string {
+  // Regression has no classes: its errors are the metrics above.
+  if (r.perClass.length === 0) return '';
   const rows = r.perClass.map(
     (c) =>
       `<tr><td>${esc(c.class)}</td><td class="num">${formatNumber(c.precision)}</td><td class="num">${formatNumber(c.recall)}</td><td class="num">${formatNumber(c.f1)}</td><td class="num">${formatCount(c.support)}</td></tr>`,
@@ -233,6 +237,7 @@ function perClassSection(r: RunReport): string {
 }
 
 function confusionSection(r: RunReport): string {
+  if (r.classes.length === 0 || r.confusion.length === 0) return '';
   return `<h2>Confusion matrix</h2>
 <p class="note">Rows are true classes, columns predicted classes; colour is the share of the row. Hover a cell for details.</p>
 <div class="scroll">${confusionMatrixSvg(r.classes, r.confusion)}</div>`;
@@ -247,7 +252,7 @@ function searchSection(r: RunReport): string {
     (k) => new Set(search.trials.map((t) => JSON.stringify(t.params[k]))).size > 1,
   );
   const keys = varying.length > 0 ? varying : allKeys;
-  const better = METRICS[search.metric]?.higherIsBetter ?? true;
+  const better = findMetric(search.metric)?.higherIsBetter ?? true;
   // Best first; NaN scores (failed trials) last.
   const score = (t: TrialSummary) =>
     Number.isNaN(t.score) ? Number.NEGATIVE_INFINITY : better ? t.score : -t.score;

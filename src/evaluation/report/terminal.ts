@@ -1,4 +1,4 @@
-/** A compact plain-text run summary for the terminal: metrics, confusion matrix, gates. */
+/** A compact plain-text run summary for the terminal: metrics, confusion matrix (classification), gates. */
 import { formatCount, formatNumber, orderedMetricNames, truncate } from './format.js';
 import type { RunReport } from './types.js';
 
@@ -14,7 +14,8 @@ export function renderTerminalSummary(report: RunReport): string {
     lines.push(`decision threshold ${formatNumber(report.threshold.value)} (${report.threshold.strategy})`);
   }
   lines.push('', ...metricLines(report), ...variabilityLines(report));
-  lines.push('', ...confusionLines(report), '', ...gateLines(report));
+  const confusion = confusionLines(report);
+  lines.push(...(confusion.length ? ['', ...confusion] : []), '', ...gateLines(report));
   for (const w of report.warnings ?? []) lines.push(`warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }
@@ -74,6 +75,8 @@ function variabilityLines(r: RunReport): string[] {
 
 function confusionLines(r: RunReport): string[] {
   const k = r.classes.length;
+  // Regression: no classes, no matrix; its errors are the metrics.
+  if (k === 0 || r.confusion.length === 0) return [];
   if (k > MAX_PRINTED_CLASSES) {
     const cells: { t: number; p: number; count: number }[] = [];
     r.confusion.forEach((row, t) => {

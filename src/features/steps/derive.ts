@@ -1,12 +1,13 @@
 import { getColumn, isNumericColumn, numericColumn, type Table } from '../../data/table.js';
 import { evaluateExpression, parseExpression } from '../expression.js';
+import { builtinStepConfigSchema } from './configs.js';
 import {
   assertNotExcluded,
+  type BuiltinStepKind,
   type FittedStep,
   parseState,
   replaceColumns,
   type StepConfig,
-  type StepKind,
   type StepState,
 } from './step.js';
 
@@ -18,9 +19,12 @@ export interface DeriveState extends StepState {
  * A numeric column computed from an arithmetic expression over numeric columns (see expression.ts for
  * the syntax). A name that already exists replaces that column in place; a new name is appended.
  */
-export const deriveStep: StepKind<'derive'> = {
+export const deriveStep: BuiltinStepKind<'derive'> = {
   name: 'derive',
   description: 'a new numeric column from an arithmetic expression over columns',
+  takes: ['number', 'integer', 'boolean', 'datetime'],
+  gives: 'table',
+  config: builtinStepConfigSchema('derive'),
   fit(table, config, context) {
     const expression = parseExpression(config.expr);
     assertNotExcluded(config.name, context);

@@ -1,14 +1,24 @@
-import { getColumn, type Table, withoutColumns } from '../../data/table.js';
-import { type FittedStep, parseState, type StepConfig, type StepKind, type StepState } from './step.js';
+import { ALL_COLUMN_TYPES, getColumn, type Table, withoutColumns } from '../../data/table.js';
+import { builtinStepConfigSchema } from './configs.js';
+import {
+  type BuiltinStepKind,
+  type FittedStep,
+  parseState,
+  type StepConfig,
+  type StepState,
+} from './step.js';
 
 export interface DropState extends StepState {
   readonly config: StepConfig<'drop'>;
 }
 
 /** Removes columns. At scoring an absent column is fine: it is not needed. */
-export const dropStep: StepKind<'drop'> = {
+export const dropStep: BuiltinStepKind<'drop'> = {
   name: 'drop',
   description: 'remove columns',
+  takes: ALL_COLUMN_TYPES,
+  gives: 'table',
+  config: builtinStepConfigSchema('drop'),
   fit(table, config) {
     // A typo should fail at fit rather than leave the intended column in the features.
     for (const name of config.columns) getColumn(table, name);

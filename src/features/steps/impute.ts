@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { type Column, getColumn, isNumericColumn, isStringColumn, type Table } from '../../data/table.js';
 import { nanMean, nanMedian, numericMode, stringMode } from '../stats.js';
+import { builtinStepConfigSchema } from './configs.js';
 import {
   assertFinite,
+  type BuiltinStepKind,
   type FittedStep,
   parseState,
   replaceColumns,
   resolveColumns,
   type StepConfig,
-  type StepKind,
   type StepState,
 } from './step.js';
 
@@ -24,9 +25,12 @@ export interface ImputeState extends StepState {
  * middle values for an even count), mean, mode (ties → smallest value), or a constant (a number for
  * numeric columns, a string such as "onbekend" for category columns).
  */
-export const imputeStep: StepKind<'impute'> = {
+export const imputeStep: BuiltinStepKind<'impute'> = {
   name: 'impute',
   description: 'fill missing values with a training median, mean, mode or a constant',
+  takes: ['number', 'integer', 'boolean', 'datetime', 'category', 'string', 'text'],
+  gives: 'table',
+  config: builtinStepConfigSchema('impute'),
   fit(table, config, context) {
     const columns = resolveColumns(table, config.columns, context);
     const fills = columns.map((name) => fitFill(getColumn(table, name), name, config));

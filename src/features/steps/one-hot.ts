@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { type Column, getColumn, isStringColumn, stringColumn, type Table } from '../../data/table.js';
 import { sortedLevels } from '../stats.js';
+import { builtinStepConfigSchema } from './configs.js';
 import {
   assertNotExcluded,
+  type BuiltinStepKind,
   describeLevels,
   type FittedStep,
   parseState,
   reportRow,
   type StepConfig,
-  type StepKind,
   type StepState,
 } from './step.js';
 
@@ -35,9 +36,12 @@ export interface OneHotState extends StepState {
  * value included, when none was seen) gives all zeros (`unseen: 'ignore'`) or an invalid row
  * (`unseen: 'error'`); with `missing: 'ignore'` a missing value is always all zeros.
  */
-export const oneHotStep: StepKind<'one_hot'> = {
+export const oneHotStep: BuiltinStepKind<'one_hot'> = {
   name: 'one_hot',
   description: 'one 0/1 column per training level (pandas get_dummies)',
+  takes: ['category', 'string', 'text'],
+  gives: 'table',
+  config: builtinStepConfigSchema('one_hot'),
   fit(table, config, context) {
     const encodings = config.columns.map((name) => {
       assertNotExcluded(name, context);

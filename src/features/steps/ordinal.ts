@@ -1,15 +1,16 @@
 import { z } from 'zod';
 import { getColumn, isStringColumn, stringColumn, type Table } from '../../data/table.js';
 import { sortedLevels } from '../stats.js';
+import { builtinStepConfigSchema } from './configs.js';
 import {
   assertNotExcluded,
+  type BuiltinStepKind,
   describeLevels,
   type FittedStep,
   parseState,
   replaceColumns,
   reportRow,
   type StepConfig,
-  type StepKind,
   type StepState,
 } from './step.js';
 
@@ -24,9 +25,12 @@ export interface OrdinalState extends StepState {
  * training levels. A missing value stays missing (NaN); an unseen level is NaN (`unseen: 'nan'`) or an
  * invalid row (`unseen: 'error'`).
  */
-export const ordinalStep: StepKind<'ordinal'> = {
+export const ordinalStep: BuiltinStepKind<'ordinal'> = {
   name: 'ordinal',
   description: 'integer codes of levels, in an explicit or sorted order',
+  takes: ['category', 'string', 'text'],
+  gives: 'table',
+  config: builtinStepConfigSchema('ordinal'),
   fit(table, config, context) {
     assertNotExcluded(config.column, context);
     const column = getColumn(table, config.column);

@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { type Column, numericColumn, type Table } from '../../data/table.js';
 import { nanMeanVar } from '../stats.js';
+import { builtinStepConfigSchema } from './configs.js';
 import {
   assertFinite,
+  type BuiltinStepKind,
   type FittedStep,
   parseState,
   replaceColumns,
   resolveColumns,
   type StepConfig,
-  type StepKind,
   type StepState,
 } from './step.js';
 
@@ -25,9 +26,12 @@ export interface ScaleState extends StepState {
  * (variance within rounding of zero, by the same bound) is divided by 1. Missing values stay missing;
  * outputs are type number.
  */
-export const scaleStep: StepKind<'scale'> = {
+export const scaleStep: BuiltinStepKind<'scale'> = {
   name: 'scale',
   description: 'standardise with the training mean and population standard deviation',
+  takes: ['number', 'integer', 'boolean', 'datetime'],
+  gives: 'table',
+  config: builtinStepConfigSchema('scale'),
   fit(table, config, context) {
     const columns = resolveColumns(table, config.columns, context);
     const means: number[] = [];

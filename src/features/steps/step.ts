@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { type FeatureStepConfig, featureStepSchema } from '../../config/schema.js';
+import type { FeatureStepConfig } from '../../config/schema.js';
+import type { CsrMatrix } from '../../data/matrix.js';
 import { type Column, type ColumnType, getColumn, type Table } from '../../data/table.js';
-import type { CsrMatrix } from '../matrix.js';
+import type { Tensor } from '../../data/tensor.js';
+import { type BuiltinStepName, builtinStepConfigSchema, type StepConfig } from './configs.js';
 
-export type StepName = FeatureStepConfig['step'];
-export type StepConfig<K extends StepName> = Extract<FeatureStepConfig, { step: K }>;
+export type { BuiltinStepConfig, BuiltinStepName, StepConfig } from './configs.js';
 
 /** Row index → reason. The first problem found for a row is kept; later steps see garbage for it anyway. */
 export type RowErrors = Map<number, string>;
@@ -14,8 +15,8 @@ export function reportRow(rowErrors: RowErrors, row: number, reason: string): vo
 }
 
 /** JSON-serialisable frozen state of a fitted step: its config plus what it learned at fit. */
-export interface StepState {
-  readonly config: FeatureStepConfig;
+export interface StepState<C extends FeatureStepConfig = FeatureStepConfig> {
+  readonly config: C;
 }
 
 export interface FittedStep<S extends StepState = StepState> {
@@ -35,6 +36,21 @@ export interface FittedStep<S extends StepState = StepState> {
    * features themselves. Such a step's `transform` returns its table unchanged.
    */
   readonly sparse?: SparseFeatures;
+  /**
+   * An N-D tensor made from the table (windows of readings, decoded images): it becomes the model's
+   * input, so a pipeline has at most one and no table or sparse features beside it. Such a step's
+   * `transform` returns its table unchanged.
+   */
+  readonly tensor?: TensorFeatures;
+}
+
+export interface TensorFeatures {
+  /** Names the tensor in the pipeline state and reports. */
+  readonly name: string;
+  /** The shape of one row's tensor, e.g. [window, sensors]. */
+  readonly rowShape: readonly number[];
+  /** One row per table row: [rows, ...rowShape]. */
+  transform(table: Table, rowErrors: RowErrors): Tensor;
 }
 
 export interface SparseFeatures {
@@ -51,14 +67,27 @@ export interface FitContext {
   readonly exclude: ReadonlySet<string>;
 }
 
-export interface StepKind<K extends StepName> {
-  readonly name: K;
+/**
+ * A kind of feature step, registered by name (`registerFeatureStep`): its config schema, how it fits
+ * on training rows, and how a fitted step is restored from the state a package stores.
+ */
+export interface StepKind<C extends FeatureStepConfig = FeatureStepConfig> {
+  readonly name: string;
   readonly description: string;
+  /** The column types it reads; the pipeline refuses a step configured on a column of another type. */
+  readonly takes: readonly ColumnType[];
+  /** What it adds to the model's input: table columns, a sparse block, or the tensor. */
+  readonly gives: 'table' | 'sparse' | 'tensor';
+  /** Validates a config of this kind (`step` equal to `name`) and fills its defaults. */
+  readonly config: z.ZodType<C>;
   /** Fits on training data only. */
-  fit(table: Table, config: StepConfig<K>, context: FitContext): FittedStep;
+  fit(table: Table, config: C, context: FitContext): FittedStep | Promise<FittedStep>;
   /** Restores a fitted step from its `state` (validated: it may come from a manifest on disk). */
   load(state: unknown): FittedStep;
 }
+
+/** A built-in kind, typed by its name. */
+export type BuiltinStepKind<K extends BuiltinStepName> = StepKind<StepConfig<K>> & { readonly name: K };
 
 /**
  * Resolves a columns selector against the column types present at fit. 'numeric' means number and
@@ -120,19 +149,31 @@ export function replaceColumns(table: Table, replacements: Iterable<[string, Col
   return { nRows: table.nRows, columns: out };
 }
 
-/** Validates a stored step state: its config through the project schema, the rest through `frozen`. */
-export function parseState<K extends StepName, F extends z.ZodRawShape>(
+/**
+ * Validates a stored step state: its config through the kind's config schema, the rest through
+ * `frozen`. For steps registered through the SDK, pass the kind's own config schema.
+ */
+export function parseStepState<C extends FeatureStepConfig, F extends z.ZodRawShape>(
+  kind: string,
+  configSchema: z.ZodType<C>,
+  frozen: F,
+  raw: unknown,
+): z.infer<z.ZodObject<F>> & { config: C } {
+  const step = (raw as { config?: { step?: unknown } } | null)?.config?.step;
+  if (step !== kind) throw new Error(`a ${String(step)} step state was given to the ${kind} loader`);
+  const schema = z.strictObject({ config: configSchema, ...frozen });
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new Error(`invalid ${kind} step state: ${issues(parsed.error)}`);
+  return parsed.data as z.infer<z.ZodObject<F>> & { config: C };
+}
+
+/** `parseStepState` for a built-in kind. */
+export function parseState<K extends BuiltinStepName, F extends z.ZodRawShape>(
   kind: K,
   frozen: F,
   raw: unknown,
 ): z.infer<z.ZodObject<F>> & { config: StepConfig<K> } {
-  const schema = z.strictObject({ config: featureStepSchema, ...frozen });
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new Error(`invalid ${kind} step state: ${issues(parsed.error)}`);
-  const state = parsed.data as { config: FeatureStepConfig } & z.infer<z.ZodObject<F>>;
-  if (state.config.step !== kind)
-    throw new Error(`a ${state.config.step} step state was given to the ${kind} loader`);
-  return state as z.infer<z.ZodObject<F>> & { config: StepConfig<K> };
+  return parseStepState(kind, builtinStepConfigSchema(kind), frozen, raw);
 }
 
 /** Known levels for an error message, shortened when there are many. */

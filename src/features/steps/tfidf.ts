@@ -1,13 +1,14 @@
 import { z } from 'zod';
+import type { CsrMatrix } from '../../data/matrix.js';
 import { getColumn, isStringColumn, type Table } from '../../data/table.js';
-import type { CsrMatrix } from '../matrix.js';
 import { fitTfidf, loadTfidf, type TfidfVectorizer } from '../text/tfidf.js';
+import { builtinStepConfigSchema } from './configs.js';
 import {
   assertNotExcluded,
+  type BuiltinStepKind,
   type FittedStep,
   parseState,
   type StepConfig,
-  type StepKind,
   type StepState,
 } from './step.js';
 
@@ -25,9 +26,12 @@ export interface TfidfStepState extends StepState {
  * read the same column (word and char_wb n-grams, each with its own name). A missing text is an empty
  * document: an all-zero row.
  */
-export const tfidfStep: StepKind<'tfidf'> = {
+export const tfidfStep: BuiltinStepKind<'tfidf'> = {
   name: 'tfidf',
   description: 'TF-IDF of a text column (scikit-learn TfidfVectorizer), as sparse features',
+  takes: ['text', 'string', 'category'],
+  gives: 'sparse',
+  config: builtinStepConfigSchema('tfidf'),
   fit(table, config, context) {
     assertNotExcluded(config.column, context);
     const texts = textValues(table, config.column);

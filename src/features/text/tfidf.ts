@@ -3,7 +3,7 @@
  * as the vocabulary and its idf, and applied to any documents from that state alone. Output is CSR in
  * typed arrays, built from the documents' term ids in one pass: no dense row or matrix is ever made.
  */
-import type { CsrMatrix } from '../matrix.js';
+import type { CsrMatrix } from '../../data/matrix.js';
 import { type AnalyzerOptions, makeAnalyzer, type Visit } from './ngrams.js';
 import { TermIndex } from './terms.js';
 import { countCorpus, GrowableInt32, type PruneOptions, pruneVocabulary } from './vocabulary.js';

@@ -16,6 +16,11 @@ export interface LbfgsOptions {
   ftol?: number;
   /** Function evaluations allowed per line search. */
   maxLineSearch?: number;
+  /**
+   * Called after each accepted iteration with the iteration count and objective value; awaited, so it
+   * can yield to the event loop, and it may throw to stop (an aborted fit).
+   */
+  onIteration?: (iteration: number, value: number) => Promise<void> | void;
 }
 
 export interface LbfgsResult {
@@ -51,11 +56,11 @@ interface Bracket {
 
 type LineSearchStatus = 'converged' | 'warning' | 'failed';
 
-export function minimizeLbfgs(
+export async function minimizeLbfgs(
   fn: ObjectiveFunction,
   x0: ArrayLike<number>,
   options: LbfgsOptions = {},
-): LbfgsResult {
+): Promise<LbfgsResult> {
   const n = x0.length;
   const m = options.memory ?? 10;
   const maxIter = options.maxIter ?? 1000;
@@ -230,6 +235,7 @@ export function minimizeLbfgs(
       converged = true;
       message = 'relative reduction of the objective below ftol';
     }
+    await options.onIteration?.(iterations, f);
   }
 
   return {

@@ -1,12 +1,11 @@
 import pg from 'pg';
 import {
   isConnectionError,
-  MIGRATION_LOCK,
+  migrateSchema,
   parseUri,
   poolConfig,
   type Target,
-  transaction,
-} from '../../stores/metadata/postgres.js';
+} from '../../stores/postgres/connection.js';
 import {
   assertFeedback,
   assertPredictions,
@@ -262,32 +261,16 @@ export class PostgresPredictionStore implements PredictionBackend {
     return this.readyPromise;
   }
 
-  /**
-   * Missing migrations in one transaction, under the metadata store's advisory lock: both may create
-   * the same schema, and concurrent CREATE SCHEMA IF NOT EXISTS can fail outside a common lock.
-   */
+  /** Missing migrations, under the advisory lock the metadata store takes too (both may create the schema). */
   private async migrate(db: pg.ClientBase): Promise<void> {
-    await transaction(db, async () => {
-      await db.query('SELECT pg_advisory_xact_lock($1, $2)', [...MIGRATION_LOCK]);
-      if (this.schema) await db.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await db.query(
-        `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
-           version INTEGER PRIMARY KEY,
-           applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-         )`,
-      );
-      const { rows } = await db.query<{ version: number }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
-      const applied = new Set(rows.map((r) => r.version));
-      const newest = Math.max(0, ...applied);
-      if (newest > MIGRATIONS.length)
-        throw new Error(
-          `prediction log ${this.uri} is at schema version ${newest}, newer than this Kiln knows (${MIGRATIONS.length}); upgrade Kiln`,
-        );
-      for (let version = 1; version <= MIGRATIONS.length; version++) {
-        if (applied.has(version)) continue;
-        await db.query(MIGRATIONS[version - 1]);
-        await db.query(`INSERT INTO ${MIGRATIONS_TABLE} (version) VALUES ($1)`, [version]);
-      }
+    await migrateSchema(db, {
+      schema: this.schema,
+      table: MIGRATIONS_TABLE,
+      migrations: MIGRATIONS,
+      newer: (found, known) =>
+        new Error(
+          `prediction log ${this.uri} is at schema version ${found}, newer than this Kiln knows (${known}); upgrade Kiln`,
+        ),
     });
   }
 }

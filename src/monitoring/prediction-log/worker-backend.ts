@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { moduleWorker } from '../../util/worker.js';
 import type { LabelledPrediction, PredictionBackend, TimeFilter } from './backend.js';
 import type { FeedbackRecord, PredictionRecord } from './log.js';
 
@@ -28,14 +27,9 @@ export class WorkerBackend implements PredictionBackend {
   }
 
   static async open(uri: string, baseDir: string): Promise<WorkerBackend> {
-    const compiled = new URL('./backend-worker.js', import.meta.url);
-    const worker = existsSync(fileURLToPath(compiled))
-      ? new Worker(compiled, { workerData: { uri, baseDir } })
-      : // From the TypeScript sources (tests), the worker registers the TypeScript loader first.
-        new Worker(
-          `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./backend-worker.ts', import.meta.url).href)}); });`,
-          { eval: true, workerData: { uri, baseDir } },
-        );
+    const worker = moduleWorker(new URL('./backend-worker.js', import.meta.url), {
+      workerData: { uri, baseDir },
+    });
     const backend = new WorkerBackend(uri, worker);
     try {
       await backend.call(0);

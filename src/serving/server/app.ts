@@ -120,6 +120,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     legacyLayouts.set(live, layouts);
     for (const route of textRouteList) {
       if (route.model !== live.model.name) continue;
+      // A text route answers the top classes and their probabilities.
+      if (!live.rule)
+        throw new Error(
+          `text route ${route.path}: model "${route.model}" is a ${live.task.name} model; text routes answer classes and need a classification model`,
+        );
       const column = live.signature.columns.find((c) => c.name === route.column);
       if (!column || (column.spec.type !== 'text' && column.spec.type !== 'string'))
         throw new Error(

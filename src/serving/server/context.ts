@@ -1,10 +1,10 @@
 /** What the route plugins share: the live models, limits, the prediction log and the key check. */
 import type { FastifyReply } from 'fastify';
-import type { PredictionLog } from '../../monitoring/prediction-log/log.js';
+import type { PredictionLog, PredictionRecord } from '../../monitoring/prediction-log/log.js';
 import type { Registry } from '../../registry/registry.js';
 import type { LegacyRoute } from './config.js';
 import type { ServerMetrics } from './metrics.js';
-import { type LiveModel, type PredictOptions, type Scored, tableRow } from './predict.js';
+import { type LiveModel, type PredictOptions, presentPrediction, type Scored, tableRow } from './predict.js';
 import type { ApiKeys } from './security.js';
 import type { ModelSource, ServedModels } from './sources.js';
 import type { FieldError, RowLayout } from './validation.js';
@@ -58,21 +58,19 @@ export function logPredictions(
 ): void {
   const { log } = context;
   if (!log) return;
-  const { ids, labels, proba, table } = scored;
-  const { classes } = live;
-  const k = classes.length;
+  const { ids, table } = scored;
   const time = new Date().toISOString();
   const latencyMs = performance.now() - startedAt;
   for (let i = 0; i < ids.length; i++) {
-    const probabilities: Record<string, number> = {};
-    for (let c = 0; c < k; c++) probabilities[classes[c]] = proba[i * k + c];
     log.append({
       id: ids[i],
       time,
       model: live.model.name,
       version: live.model.version,
       input: tableRow(table, i),
-      output: { label: labels[i], probabilities },
+      // The task's prediction ({label, probabilities}, {value}, {embedding}); the log's type names only
+      // the classification shape so far.
+      output: presentPrediction(live, scored, i) as PredictionRecord['output'],
       latencyMs,
     });
   }

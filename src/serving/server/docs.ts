@@ -6,6 +6,7 @@
 import type { ColumnSpec } from '../../config/schema.js';
 import type { LegacyRoute } from './config.js';
 import type { LiveModel } from './predict.js';
+import { outputsOf } from './routes/v2.js';
 
 type Schema = Record<string, unknown>;
 
@@ -81,7 +82,7 @@ export function refreshDocument(
     },
   };
   for (const live of models) {
-    const { name, version, manifest } = live.model;
+    const { name, version } = live.model;
     const record = `${name}.Record`;
     const columns = live.signature.columns;
     schemas[record] = {
@@ -91,26 +92,24 @@ export function refreshDocument(
       required: columns.filter((c) => !c.spec.nullable).map((c) => c.name),
       additionalProperties: extraFields === 'ignore',
     };
-    const probabilities = {
+    // One prediction as the package's task presents it, with its id.
+    const prediction = live.task.schema(live.output) as {
+      required?: string[];
+      properties?: Record<string, Schema>;
+    };
+    schemas[`${name}.Prediction`] = {
+      ...prediction,
       type: 'object',
-      properties: Object.fromEntries(manifest.output.classes.map((c) => [c, { type: 'number' }])),
+      description: `One ${live.task.name} prediction: ${live.task.description}`,
+      required: ['prediction_id', ...(prediction.required ?? [])],
+      properties: { prediction_id: { type: 'string', format: 'uuid' }, ...prediction.properties },
     };
     schemas[`${name}.Predictions`] = {
       type: 'object',
       properties: {
         model: { type: 'string' },
         version: { type: 'string', example: version },
-        predictions: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              prediction_id: { type: 'string', format: 'uuid' },
-              label: { type: 'string', enum: manifest.output.classes },
-              probabilities,
-            },
-          },
-        },
+        predictions: { type: 'array', items: { $ref: `#/components/schemas/${name}.Prediction` } },
       },
     };
     const ref = (s: string) => ({ $ref: `#/components/schemas/${s}` });
@@ -123,8 +122,7 @@ export function refreshDocument(
     paths[`/v1/models/${name}/predict`] = {
       post: {
         summary: `Predict with ${name}`,
-        description:
-          'A record, a list of records, {"records": [...]} (answered with the predictions envelope), or {"instances": [[...]]} in signature order (answered with {"predictions": [[p per class]], "labels", "prediction_ids"}).',
+        description: `A record, a list of records, {"records": [...]} (answered with the predictions envelope), or {"instances": [[...]]} in signature order (answered with ${instancesAnswer(live)}).`,
         tags: [name],
         requestBody: {
           required: true,
@@ -147,33 +145,33 @@ export function refreshDocument(
         },
       },
     };
-    paths[`/v1/models/${name}/feedback`] = {
-      post: {
-        summary: `Report the true label of a past ${name} prediction`,
-        tags: [name],
-        security: [{ bearer: [] }],
-        requestBody: {
-          required: true,
-          ...json({
-            type: 'object',
-            required: ['prediction_id', 'label'],
-            properties: {
-              prediction_id: { type: 'string' },
-              label: { type: 'string', enum: manifest.output.classes },
-            },
-          }),
+    // The label a feedback carries is what the task predicts: a class, a value, a list of labels.
+    const label = feedbackLabelSchema(prediction.properties ?? {});
+    if (label)
+      paths[`/v1/models/${name}/feedback`] = {
+        post: {
+          summary: `Report the true label of a past ${name} prediction`,
+          tags: [name],
+          security: [{ bearer: [] }],
+          requestBody: {
+            required: true,
+            ...json({
+              type: 'object',
+              required: ['prediction_id', 'label'],
+              properties: { prediction_id: { type: 'string' }, label },
+            }),
+          },
+          responses: {
+            202: { description: 'Stored' },
+            401: { description: 'Missing or invalid API key' },
+            501: { description: 'No prediction log configured' },
+          },
         },
-        responses: {
-          202: { description: 'Stored' },
-          401: { description: 'Missing or invalid API key' },
-          501: { description: 'No prediction log configured' },
-        },
-      },
-    };
+      };
     paths[`/v2/models/${name}/infer`] = {
       post: {
         summary: `Open Inference Protocol v2 inference with ${name}`,
-        description: `One input tensor per signature column (${columns.map((c) => c.name).join(', ')}); outputs "label" (BYTES [n]), "probabilities" (FP64 [n, ${manifest.output.classes.length}]), and "prediction_id" on request.`,
+        description: `One input tensor per signature column (${columns.map((c) => c.name).join(', ')}); outputs ${v2Outputs(live)}.`,
         tags: [name],
         requestBody: { required: true, ...json({ type: 'object', required: ['inputs'] }) },
         responses: { 200: { description: 'Inference response' }, ...errorResponses },
@@ -215,4 +213,28 @@ export function refreshDocument(
   doc.paths = paths;
   doc.components.schemas = schemas;
   doc.components.securitySchemes = { bearer: { type: 'http', scheme: 'bearer' } };
+}
+
+/** What the v1 route answers to `{"instances": [[...]]}` for a model's task. */
+function instancesAnswer(live: LiveModel): string {
+  if (live.rule) return '{"predictions": [[p per class]], "labels", "prediction_ids", "classes"}';
+  if (live.task.name === 'regression') return '{"predictions": [value per row], "prediction_ids"}';
+  if (live.task.name === 'embedding') return '{"predictions": [[vector per row]], "prediction_ids"}';
+  return '{"predictions": [prediction per row], "prediction_ids"}';
+}
+
+/** The feedback label's schema from the task's prediction schema; undefined when the task takes none. */
+function feedbackLabelSchema(properties: Record<string, Schema>): Schema | undefined {
+  const predicted = properties.label ?? properties.value ?? properties.labels;
+  return predicted && { ...predicted, description: 'the true outcome, in the form the model predicts it' };
+}
+
+/** The v2 infer outputs of a model's task, as the docs list them. */
+function v2Outputs(live: LiveModel): string {
+  return outputsOf(live)
+    .map(
+      (o) =>
+        `"${o.name}" (${o.datatype} [${o.width === 1 ? 'n' : `n, ${o.width}`}])${o.byDefault ? '' : ' on request'}`,
+    )
+    .join(', ');
 }

@@ -1,12 +1,12 @@
 /**
  * The staged predict path (KServe's shape): validate → transform → predict → postprocess, each stage
  * timed into its own histogram. A request holds one `LiveModel` from start to end, so a swap never mixes
- * two versions inside a request.
+ * two versions inside a request. What the scores mean comes from the package's task.
  */
 import type { Table } from '../../data/table.js';
-import type { Matrix } from '../../features/matrix.js';
-import type { FittedPipeline } from '../../features/pipeline.js';
 import type { Manifest } from '../../packaging/manifest.js';
+import type { Engine, EngineOutput } from '../../scoring/engine.js';
+import { type DecisionRule, decide, type Task, type TaskOutput } from '../../tasks/index.js';
 import { uuid7 } from '../../util/uuid7.js';
 import { type ModelInstruments, NO_INSTRUMENTS } from './metrics.js';
 import {
@@ -20,41 +20,40 @@ import {
   type Signature,
 } from './validation.js';
 
-/**
- * What scores a request: the package's `FittedModel` (JS) reads the transformed matrix; a graph that
- * holds the whole pipeline (ONNX) reads the validated input table instead.
- */
-export interface Engine {
-  /** Row-major n x k class probabilities, classes in the manifest's order. */
-  predictProba(X: Matrix, table?: Table): Float64Array | Promise<Float64Array>;
-}
-
-/** A model as loaded by a source: manifest, frozen pipeline and engine, and the version it is. */
+/** A model as loaded by a source: manifest, task, the engine that scores it, and the version it is. */
 export interface ServedModel {
   readonly name: string;
   readonly version: string;
   readonly manifest: Manifest;
-  readonly pipeline: FittedPipeline;
+  readonly task: Task;
+  readonly output: TaskOutput;
   readonly engine: Engine;
   /** Where it came from (a package folder; later `name@alias` with its registry version). */
   readonly origin: string;
 }
 
-/** A served model compiled for the hot path: signature rules, metric children, label rule. */
+/** A served model compiled for the hot path: signature rules, metric children, decision rule. */
 export interface LiveModel {
   readonly model: ServedModel;
   readonly signature: Signature;
   /** Instances in signature order (`{"instances": [[...]]}` on the v1 route). */
   readonly positional: RowLayout;
   readonly instruments: ModelInstruments;
+  readonly task: Task;
+  readonly output: TaskOutput;
+  /** Score values per prediction. */
+  readonly width: number;
+  /** Class names (classification); empty otherwise. */
   readonly classes: readonly string[];
-  /** Binary models with a positive class: its index (the threshold applies to it); else -1. */
-  readonly positiveIndex: number;
-  readonly threshold: number;
+  /** The package's decision rule; undefined for tasks without classes (no labels, no class counter). */
+  readonly rule: DecisionRule | undefined;
 }
 
 export function compileModel(model: ServedModel, instruments: ModelInstruments): LiveModel {
-  const { classes, positive, threshold } = model.manifest.output;
+  const { task, output } = model;
+  // The server validates and scores rows; a sequence model's windows need another input shape.
+  if (task.name === 'sequence_labelling')
+    throw new Error(`model "${model.name}" is a sequence_labelling model, which kiln serve cannot serve yet`);
   const signature = compileSignature(model.manifest.signature.inputs, model.manifest.signature.id);
   return {
     model,
@@ -64,18 +63,21 @@ export function compileModel(model: ServedModel, instruments: ModelInstruments):
       signature.columns.map((c) => c.name),
     ),
     instruments,
-    classes,
-    positiveIndex: classes.length === 2 && positive !== undefined ? classes.indexOf(positive) : -1,
-    threshold: threshold ?? 0.5,
+    task,
+    output,
+    width: model.engine.width,
+    classes: output.classes,
+    rule: task.rule(output),
   };
 }
 
 export interface Scored {
-  /** One random UUID per row: the `prediction_id` feedback refers to. */
+  /** One UUIDv7 per row: the `prediction_id` feedback refers to. */
   ids: string[];
-  labels: string[];
-  /** Row-major n x k. */
-  proba: Float64Array;
+  /** The decided class of each row (classification); undefined for tasks without classes. */
+  labels: string[] | undefined;
+  /** Row-major, `live.width` values per row. */
+  scores: Float64Array;
   /** The validated input (for the prediction log). */
   table: Table;
 }
@@ -112,7 +114,11 @@ export async function predictRows(
   return predictTable(live, table, rowPath, options, t);
 }
 
-/** The stages after validation, for inputs that arrive as columns (OIP v2 tensors). */
+/**
+ * The stages after validation, for inputs that arrive as columns (OIP v2 tensors). An engine that runs
+ * the JS pipeline is timed transform, then predict, and stops before the model on a refused row; an
+ * engine that runs the whole pipeline itself (ONNX) is one predict stage and names the refused rows after.
+ */
 export async function predictTable(
   live: LiveModel,
   table: Table,
@@ -121,41 +127,60 @@ export async function predictTable(
   started = performance.now(),
 ): Promise<PredictOutcome> {
   const { stage } = live.instruments;
+  const { engine } = live.model;
   let t = started;
-  const { X, rowErrors } = live.model.pipeline.transform(table);
-  t = lap(stage.transform, t);
-  // Unseen levels under `unseen: 'error'`, missing values the package does not impute: the client's
-  // input, so a 400 naming the row and column, never a 500.
-  if (rowErrors.size > 0)
-    return {
-      ok: false,
-      errors: [...rowErrors].map(([i, reason]) => ({ path: rowPath(i), reason })),
-    };
-  const result = live.model.engine.predictProba(X, table);
-  const proba = result instanceof Float64Array ? result : await withDeadline(result, options.timeoutMs);
-  t = lap(stage.predict, t);
-  const k = live.classes.length;
-  if (proba.length !== table.nRows * k)
-    throw new Error(`engine returned ${proba.length} probabilities for ${table.nRows} rows x ${k} classes`);
-  const labels = new Array<string>(table.nRows);
-  const ids = new Array<string>(table.nRows);
-  for (let i = 0; i < table.nRows; i++) {
-    labels[i] = labelOf(live, proba, i * k);
-    ids[i] = uuid7();
-    live.instruments.predicted(labels[i]);
+  let scores: Float64Array;
+  if (engine.stages) {
+    const { X, rowErrors } = engine.stages.transform(table);
+    t = lap(stage.transform, t);
+    // Unseen levels under `unseen: 'error'`, missing values the package does not impute: the client's
+    // input, so a 400 naming the row and column, never a 500.
+    if (rowErrors.size > 0) return refused(rowErrors, rowPath);
+    const result = engine.stages.predict(X);
+    scores = result instanceof Float64Array ? result : await withDeadline(result, options.timeoutMs);
+  } else {
+    const result = engine.score(table);
+    const output: EngineOutput =
+      result instanceof Promise ? await withDeadline(result, options.timeoutMs) : result;
+    if (output.rowErrors.size > 0) return refused(output.rowErrors, rowPath);
+    scores = output.scores;
   }
+  t = lap(stage.predict, t);
+  const { width, rule, classes } = live;
+  if (scores.length !== table.nRows * width)
+    throw new Error(`engine returned ${scores.length} scores for ${table.nRows} rows x ${width}`);
+  const ids = new Array<string>(table.nRows);
+  let labels: string[] | undefined;
+  if (rule) {
+    labels = new Array<string>(table.nRows);
+    for (let i = 0; i < table.nRows; i++) {
+      labels[i] = classes[decide(scores, i * width, rule)];
+      ids[i] = uuid7();
+      live.instruments.predicted(labels[i]);
+    }
+  } else for (let i = 0; i < table.nRows; i++) ids[i] = uuid7();
   lap(stage.postprocess, t);
-  return { ok: true, scored: { ids, labels, proba, table } };
+  return { ok: true, scored: { ids, labels, scores, table } };
 }
 
-/** The package's decision rule (packaging/load scoreTable): threshold on the positive class, else argmax. */
-function labelOf(live: LiveModel, proba: Float64Array, offset: number): string {
-  const { classes, positiveIndex, threshold } = live;
-  if (positiveIndex >= 0)
-    return proba[offset + positiveIndex] >= threshold ? classes[positiveIndex] : classes[1 - positiveIndex];
-  let best = 0;
-  for (let c = 1; c < classes.length; c++) if (proba[offset + c] > proba[offset + best]) best = c;
-  return classes[best];
+function refused(rowErrors: ReadonlyMap<number, string>, rowPath: (i: number) => string): PredictOutcome {
+  return { ok: false, errors: [...rowErrors].map(([i, reason]) => ({ path: rowPath(i), reason })) };
+}
+
+/**
+ * Prediction i as JSON, without its id: what a record response and the prediction log hold. The task's
+ * `present`, with classification built from the labels already decided (the same object, without
+ * deciding again per row).
+ */
+export function presentPrediction(live: LiveModel, scored: Scored, i: number): Record<string, unknown> {
+  if (!scored.labels) return live.task.present({ values: scored.scores, width: live.width }, i, live.output);
+  const { classes, width } = live;
+  const probabilities: Record<string, number | null> = {};
+  for (let c = 0; c < width; c++) {
+    const p = scored.scores[i * width + c];
+    probabilities[classes[c]] = Number.isFinite(p) ? p : null;
+  }
+  return { label: scored.labels[i], probabilities };
 }
 
 function lap(histogram: { observe(seconds: number): void }, since: number): number {
@@ -204,25 +229,28 @@ export function probeRecord(live: LiveModel): Record<string, unknown> {
   return record;
 }
 
-/** Scores the probe row (outside the metrics); throws with the reason when the model cannot serve. */
+/**
+ * Scores the probe row (outside the metrics); throws with the reason when the model cannot serve: a
+ * wrong shape, a non-finite score, or (classification) probabilities that do not sum to 1.
+ */
 export async function checkModel(model: ServedModel): Promise<void> {
   const live = compileModel(model, NO_INSTRUMENTS);
   const outcome = await predictRows(live, [probeRecord(live)], RECORDS, () => '/probe', {
     extraFields: 'reject',
     timeoutMs: 30_000,
   });
-  // A probe the pipeline refuses (e.g. an unseen-level policy) still proved transform runs; a wrong
-  // shape or a non-finite probability means the engine is broken.
+  // A probe the pipeline refuses (e.g. an unseen-level policy) still proved transform runs.
   if (!outcome.ok) {
     if (outcome.errors.some((e) => e.path !== '/probe'))
       throw new Error(`probe row invalid: ${outcome.errors.map((e) => `${e.path}: ${e.reason}`).join('; ')}`);
     return;
   }
-  const { proba } = outcome.scored;
+  const { scores } = outcome.scored;
+  const what = live.rule ? 'probability' : 'score';
   let sum = 0;
-  for (const p of proba) {
-    if (!Number.isFinite(p)) throw new Error(`probe row scored a non-finite probability (${p})`);
+  for (const p of scores) {
+    if (!Number.isFinite(p)) throw new Error(`probe row scored a non-finite ${what} (${p})`);
     sum += p;
   }
-  if (Math.abs(sum - 1) > 1e-6) throw new Error(`probe row probabilities sum to ${sum}, not 1`);
+  if (live.rule && Math.abs(sum - 1) > 1e-6) throw new Error(`probe row probabilities sum to ${sum}, not 1`);
 }

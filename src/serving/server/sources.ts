@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadPackage, type PackagedModel } from '../../packaging/load.js';
+import { loadPackage } from '../../packaging/load.js';
 import { MANIFEST_FILE } from '../../packaging/write.js';
 import {
   formatReference,
@@ -15,12 +15,12 @@ import {
   parseReference,
   type Registry,
 } from '../../registry/index.js';
-import { createEngine, type Engine as TableEngine } from '../engines/index.js';
+import type { EngineName } from '../../scoring/engine.js';
+import { createEngine } from '../../scoring/engines/index.js';
 import type { ServerMetrics } from './metrics.js';
-import { checkModel, compileModel, type Engine, type LiveModel, type ServedModel } from './predict.js';
+import { checkModel, compileModel, type LiveModel, type ServedModel } from './predict.js';
 
-/** `js`: the package's own model on the transformed matrix; `onnx`: its model.onnx in onnxruntime. */
-export type EngineName = TableEngine['name'];
+export type { EngineName } from '../../scoring/engine.js';
 
 export interface ModelSource {
   /** The name the model is served under (`/v1/models/<name>`). */
@@ -60,7 +60,7 @@ export class PackageDirectorySource implements ModelSource {
 
   async load(): Promise<ServedModel> {
     const pkg = loadPackage(this.dir);
-    const engine = this.engine === 'js' ? pkg.model : await tableEngine(pkg, this.engine);
+    const engine = await createEngine(pkg, this.engine);
     const version =
       pkg.manifest.lineage.runId ??
       createHash('sha256')
@@ -71,7 +71,8 @@ export class PackageDirectorySource implements ModelSource {
       name: pkg.manifest.name,
       version,
       manifest: pkg.manifest,
-      pipeline: pkg.pipeline,
+      task: pkg.task,
+      output: pkg.output,
       engine,
       origin: this.engine === 'js' ? this.dir : `${this.dir} (${this.engine})`,
     };
@@ -153,17 +154,6 @@ export function sourceFor(
   return new PackageDirectorySource(ref, engine);
 }
 
-/** An engine that runs the whole pipeline itself (ONNX) from the validated table. */
-async function tableEngine(pkg: PackagedModel, name: EngineName): Promise<Engine> {
-  const engine = await createEngine(pkg, name);
-  return {
-    predictProba(_X, table) {
-      if (!table) throw new Error(`the ${name} engine scores the input table, and none was given`);
-      return engine.predictProba(table);
-    },
-  };
-}
-
 /** The live models of one server, by name. */
 export class ServedModels {
   private readonly live = new Map<string, LiveModel>();
@@ -200,9 +190,16 @@ export class ServedModels {
    */
   async swap(name: string, next: ServedModel): Promise<LiveModel> {
     if (next.name !== name) throw new Error(`model "${next.name}" cannot be served as "${name}"`);
-    await checkModel(next);
-    const live = compileModel(next, this.metrics.forModel(next.name, next.version));
-    for (const check of this.checks) check(live);
+    let live: LiveModel;
+    try {
+      await checkModel(next);
+      live = compileModel(next, this.metrics.forModel(next.name, next.version));
+      for (const check of this.checks) check(live);
+    } catch (error) {
+      // Never served: its native resources (an onnxruntime session) go now.
+      await next.engine.release().catch(() => {});
+      throw error;
+    }
     this.live.set(name, live);
     for (const listener of this.listeners) listener();
     return live;

@@ -3,6 +3,7 @@ import { PostgresMetadataStore } from './postgres.js';
 import { SqliteMetadataStore } from './sqlite.js';
 import type { MetadataStore } from './store.js';
 
+export { type HeartbeatOptions, type RunHeartbeat, startRunHeartbeat } from './heartbeat.js';
 export { checkAliasName, checkModelName } from './names.js';
 export type {
   AliasMove,
@@ -22,12 +23,13 @@ export type {
   RunUpdate,
   TrialRecord,
 } from './store.js';
-export { AliasConflictError, NotFoundError, RegistryError } from './store.js';
+export { AliasConflictError, NotFoundError, RegistryError, RunFinishedError } from './store.js';
 
 /**
  * Opens the metadata store a URI names. `KILN_METADATA_URI` overrides the project's setting.
  * sqlite://relative/path resolves against `baseDir`; sqlite:///abs/path is absolute; sqlite://:memory:.
- * postgres://user@host:port/database[?schema=name] takes its password from the environment (see postgres.ts).
+ * postgres://user@host:port/database[?schema=name] takes its password from the environment
+ * (see ../postgres/connection.ts). Both are the one SQL store (sql-store.ts).
  */
 export function openMetadataStore(uri: string, baseDir: string): MetadataStore {
   const effective = process.env.KILN_METADATA_URI || uri;

@@ -4,7 +4,12 @@
  * postgres:// for many machines) and held to one contract-test suite.
  */
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'gate_failed';
+/**
+ * `abandoned` is never written: it is how a `running` run reads once its process has stopped beating
+ * (its last heartbeat, or its start when it never beat, is older than 4 heartbeat intervals; see
+ * liveness.ts). `failRun` closes such a run by hand.
+ */
+export type RunStatus = 'running' | 'abandoned' | 'succeeded' | 'failed' | 'gate_failed';
 
 export interface DataFingerprint {
   role: string;
@@ -30,6 +35,8 @@ export interface RunRecord extends NewRun {
   status: RunStatus;
   startedAt: string;
   finishedAt: string | null;
+  /** When the run's process last reported it was alive; null until its first heartbeat. */
+  heartbeatAt: string | null;
   params: Record<string, unknown>;
   metrics: Record<string, unknown>;
   durations: Record<string, number>;
@@ -72,6 +79,16 @@ export interface MetadataStore extends RegistryStore, EventStore {
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Newest first. */
   listRuns(filter?: { project?: string; limit?: number }): Promise<RunRecord[]>;
+  /**
+   * The run's process is alive: records the time (and the interval it beats at, which the staleness
+   * rule then uses). Does nothing once the run has finished.
+   */
+  heartbeatRun(id: string, intervalSeconds?: number): Promise<void>;
+  /**
+   * Closes a running or abandoned run by hand: `failed`, with `reason` as its error, finished now.
+   * RunFinishedError when it has already finished, NotFoundError when there is no such run.
+   */
+  failRun(id: string, reason: string): Promise<RunRecord>;
   /** Idempotent on (runId, index): a retried write replaces, never duplicates. */
   recordTrial(trial: TrialRecord): Promise<void>;
   listTrials(runId: string): Promise<TrialRecord[]>;
@@ -251,6 +268,17 @@ export class AliasConflictError extends RegistryError {
 
 export class NotFoundError extends RegistryError {
   override name = 'NotFoundError';
+}
+
+/** `failRun` on a run that has already finished. */
+export class RunFinishedError extends Error {
+  override name = 'RunFinishedError';
+  constructor(readonly run: RunRecord) {
+    super(
+      `run ${run.id} already finished: ${run.status}${run.finishedAt ? ` at ${run.finishedAt}` : ''}; ` +
+        'only a running or abandoned run can be failed',
+    );
+  }
 }
 
 /** A store migrated by a newer Kiln: refusing is safer than writing rows its schema does not expect. */

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { featureStepSchema, tfidfStepSchema } from '../../../src/config/schema.js';
 import { loadTable } from '../../../src/data/load.js';
 import { type Column, makeTable, takeRows } from '../../../src/data/table.js';
 import {
@@ -12,7 +11,9 @@ import {
   featureReferenceStats,
   fitPipeline,
   loadPipeline,
-  type Matrix,
+  type ModelInput,
+  parseStepConfig,
+  tfidfStepSchema,
 } from '../../../src/features/index.js';
 import { fitTfidf } from '../../../src/features/text/tfidf.js';
 import { logisticRegression, logisticRegressionParams } from '../../../src/models/logistic-regression.js';
@@ -42,7 +43,7 @@ const CHARS: TfidfInput = { step: 'tfidf', column: 'question', analyzer: 'char_w
 const STEPS: FeatureStepInput[] = [WORDS, CHARS, { step: 'scale', columns: 'numeric' }];
 const EXCLUDE = { exclude: ['intent'] };
 
-const csr = (X: Matrix): CsrMatrix => {
+const csr = (X: ModelInput): CsrMatrix => {
   if (X.kind !== 'csr') throw new Error(`expected CSR, got ${X.kind}`);
   return X;
 };
@@ -52,8 +53,8 @@ const rowOf = (X: CsrMatrix, i: number) => ({
 });
 
 describe('tfidf step in the feature pipeline', () => {
-  it('hstacks the dense columns and each tfidf block into one CSR matrix as wide as featureNames', () => {
-    const { pipeline, X } = fitPipeline(STEPS, questions(), EXCLUDE);
+  it('hstacks the dense columns and each tfidf block into one CSR matrix as wide as featureNames', async () => {
+    const { pipeline, X } = await fitPipeline(STEPS, questions(), EXCLUDE);
     const M = csr(X);
     const words = fitTfidf(QUESTIONS, tfidfStepSchema.parse(WORDS));
     const chars = fitTfidf(QUESTIONS, tfidfStepSchema.parse(CHARS));
@@ -92,9 +93,9 @@ describe('tfidf step in the feature pipeline', () => {
     expect(rowOf(M, 4).indices).toEqual([0]);
   });
 
-  it('transforms from the frozen JSON state, a single row as in the batch', () => {
+  it('transforms from the frozen JSON state, a single row as in the batch', async () => {
     const table = questions();
-    const { pipeline, X } = fitPipeline(STEPS, table, EXCLUDE);
+    const { pipeline, X } = await fitPipeline(STEPS, table, EXCLUDE);
     const state = JSON.parse(JSON.stringify(pipeline.state()));
     const tfidfState = state.steps[0];
     expect(Object.keys(tfidfState)).toEqual(['config', 'vocabulary', 'idf']);
@@ -114,16 +115,19 @@ describe('tfidf step in the feature pipeline', () => {
     expect(rowOf(one, 0)).toEqual(rowOf(csr(X), 2));
   });
 
-  it('gives the tfidf block alone without copying when there is no other feature', () => {
-    const { pipeline, X } = fitPipeline([WORDS], questions(), { exclude: ['intent', 'age'] });
+  it('gives the tfidf block alone without copying when there is no other feature', async () => {
+    const { pipeline, X } = await fitPipeline([WORDS], questions(), { exclude: ['intent', 'age'] });
     expect(X.kind).toBe('csr');
-    expect(X.cols).toBe(pipeline.featureNames.length);
+    expect(csr(X).cols).toBe(pipeline.featureNames.length);
     expect(pipeline.featureNames.every((name) => name.startsWith('question_words:'))).toBe(true);
-    expect(csr(pipeline.transform(takeRows(questions(), [])).X)).toMatchObject({ rows: 0, cols: X.cols });
+    expect(csr(pipeline.transform(takeRows(questions(), [])).X)).toMatchObject({
+      rows: 0,
+      cols: csr(X).cols,
+    });
   });
 
-  it('keeps dense pipelines dense', () => {
-    const { X } = fitPipeline(
+  it('keeps dense pipelines dense', async () => {
+    const { X } = await fitPipeline(
       [
         { step: 'scale', columns: 'numeric' },
         { step: 'drop', columns: ['question'] },
@@ -134,15 +138,16 @@ describe('tfidf step in the feature pipeline', () => {
     expect(X.kind).toBe('dense');
   });
 
-  it('computes drift reference statistics over the CSR matrix, zeros included', () => {
-    const { pipeline, X } = fitPipeline(STEPS, questions(), EXCLUDE);
-    const stats = featureReferenceStats(X, pipeline.featureNames);
-    expect(stats).toHaveLength(X.cols);
+  it('computes drift reference statistics over the CSR matrix, zeros included', async () => {
+    const { pipeline, X } = await fitPipeline(STEPS, questions(), EXCLUDE);
+    const M = csr(X);
+    const stats = featureReferenceStats(M, pipeline.featureNames);
+    expect(stats).toHaveLength(M.cols);
     expect(stats[0]).toMatchObject({ name: 'age', min: expect.any(Number), missingFraction: 0 });
     expect(stats[0].mean).toBeCloseTo(0, 12);
     expect(stats[0].std).toBeCloseTo(1, 12);
     const j = pipeline.featureNames.indexOf('question_words:effets secondaires');
-    const column = Array.from({ length: X.rows }, (_, i) => rowOf(csr(X), i)).map(
+    const column = Array.from({ length: M.rows }, (_, i) => rowOf(M, i)).map(
       (r) => r.data[r.indices.indexOf(j)] ?? 0,
     );
     const mean = column.reduce((s, v) => s + v, 0) / column.length;
@@ -155,25 +160,27 @@ describe('tfidf step in the feature pipeline', () => {
     );
   });
 
-  it('explains a text column left without a tfidf step, and tfidf steps sharing a name', () => {
-    expect(() => fitPipeline([{ step: 'scale', columns: 'numeric' }], questions(), EXCLUDE)).toThrow(
+  it('explains a text column left without a tfidf step, and tfidf steps sharing a name', async () => {
+    await expect(fitPipeline([{ step: 'scale', columns: 'numeric' }], questions(), EXCLUDE)).rejects.toThrow(
       'column "question" is text: add a tfidf step for it (or drop it)',
     );
-    expect(() => fitPipeline([WORDS, { ...WORDS, ngramRange: [1, 1] }], questions(), EXCLUDE)).toThrow(
-      'two feature steps make sparse features named "question_words"',
-    );
+    await expect(
+      fitPipeline([WORDS, { ...WORDS, ngramRange: [1, 1] }], questions(), EXCLUDE),
+    ).rejects.toThrow('two feature steps make sparse features named "question_words"');
     expect(
-      fitPipeline([WORDS, { ...WORDS, name: 'unigrams', ngramRange: [1, 1] }], questions(), EXCLUDE).pipeline
-        .featureNames,
+      (await fitPipeline([WORDS, { ...WORDS, name: 'unigrams', ngramRange: [1, 1] }], questions(), EXCLUDE))
+        .pipeline.featureNames,
     ).toContain('unigrams:grossesse');
-    expect(() => fitPipeline([{ ...WORDS, column: 'age' }], questions(), EXCLUDE)).toThrow(
+    await expect(fitPipeline([{ ...WORDS, column: 'age' }], questions(), EXCLUDE)).rejects.toThrow(
       'column "age" is number: tfidf needs a text, string or category column',
     );
-    expect(() => fitPipeline([{ ...WORDS, column: 'intent' }], questions(), EXCLUDE)).toThrow('excluded');
+    await expect(fitPipeline([{ ...WORDS, column: 'intent' }], questions(), EXCLUDE)).rejects.toThrow(
+      'excluded',
+    );
   });
 
   it('validates the step config', () => {
-    const parsed = featureStepSchema.parse({ step: 'tfidf', column: 'q' });
+    const parsed = parseStepConfig({ step: 'tfidf', column: 'q' });
     expect(parsed).toMatchObject({
       analyzer: 'word',
       ngramRange: [1, 1],
@@ -193,17 +200,21 @@ describe('tfidf step in the feature pipeline', () => {
       { analyzer: 'char' },
       { maxFeatures: 0 },
     ]) {
-      expect(featureStepSchema.safeParse({ step: 'tfidf', column: 'q', ...bad }).success).toBe(false);
+      expect(() => parseStepConfig({ step: 'tfidf', column: 'q', ...bad })).toThrow();
     }
   });
 
-  it('makes the ONNX export fail with OnnxExportError, so training writes the package without a graph', () => {
-    const { pipeline, X } = fitPipeline(STEPS, questions(), EXCLUDE);
+  it('makes the ONNX export fail with OnnxExportError, so training writes the package without a graph', async () => {
+    const { pipeline, X } = await fitPipeline(STEPS, questions(), EXCLUDE);
     const classes = ['a', 'b', 'c'];
     const y = Int32Array.from([0, 1, 0, 2, 1, 1]);
-    const modelSaved = logisticRegression
-      .fit(X, y, { params: logisticRegressionParams.parse({}), classes, seed: 0 })
-      .save();
+    const model = await logisticRegression.fit(X, y, {
+      params: logisticRegressionParams.parse({}),
+      task: 'multiclass',
+      classes,
+      seed: 0,
+    });
+    const modelSaved = model.save();
     const source = { pipelineState: pipeline.state(), modelSaved, classes };
     expect(() => exportPipelineToOnnx(source)).toThrow(OnnxExportError);
     expect(() => exportPipelineToOnnx(source)).toThrow(
@@ -232,7 +243,7 @@ describe('tfidf step in the feature pipeline', () => {
       type: 'text',
       values: ['Quelle dose de Doliprane, svp ?', 'Effets du\nLévothyrox', null],
     });
-    const { pipeline, X } = fitPipeline([WORDS], table, { exclude: ['id', 'intent'] });
+    const { pipeline, X } = await fitPipeline([WORDS], table, { exclude: ['id', 'intent'] });
     expect(pipeline.inputs).toEqual([{ name: 'question', type: 'text' }]);
     expect(pipeline.featureNames).toContain('question_words:du levothyrox');
     expect(rowOf(csr(X), 2).indices).toEqual([]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CsrMatrix } from '../../../src/features/matrix.js';
+import type { CsrMatrix } from '../../../src/data/matrix.js';
 import { fitTfidf, loadTfidf, type TfidfOptions } from '../../../src/features/text/tfidf.js';
 
 const WORDS: TfidfOptions = {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { InferenceSession } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Column, makeTable } from '../../../src/data/table.js';
+import type { Matrix } from '../../../src/data/matrix.js';
+import { type Column, makeTable, takeRows } from '../../../src/data/table.js';
 import { fitPipeline, loadPipeline } from '../../../src/features/pipeline.js';
 import {
   fitLogisticRegression,
@@ -12,13 +13,10 @@ import {
   logisticRegressionParams,
 } from '../../../src/models/logistic-regression.js';
 import { loadPackage, type PackagedModel } from '../../../src/packaging/load.js';
-import {
-  createEngine,
-  exportPipelineToOnnx,
-  jsEngine,
-  ONNX_FILE,
-  OnnxEngine,
-} from '../../../src/serving/engines/index.js';
+import { exportPipelineToOnnx, ONNX_FILE } from '../../../src/packaging/onnx.js';
+import { createEngine } from '../../../src/scoring/engines/index.js';
+import { jsEngine } from '../../../src/scoring/engines/js.js';
+import { GRAPH_REFUSED, OnnxEngine } from '../../../src/scoring/engines/onnx.js';
 import {
   customerRiskPackage,
   customerRiskRows,
@@ -71,8 +69,8 @@ describe('ONNX export of the customer-risk pipeline (impute, derive, one_hot, sc
   it('matches the JS path within 1e-5 on 2,000 rows with missing values and unseen levels', async () => {
     const rows = customerRiskRows(2000, 1);
     const engine = await OnnxEngine.create(exportPipelineToOnnx(risk));
-    const onnxProba = await engine.predictProba(rows);
-    const jsProba = risk.score(rows).proba;
+    const onnxProba = await engine.run(rows);
+    const jsProba = (await risk.score(rows)).scores;
     const diff = maxAbsDiff(onnxProba, jsProba);
     console.log(`customer-risk parity: max |onnx - js| = ${diff.toExponential(2)} over ${rows.nRows} rows`);
     expect(diff).toBeLessThanOrEqual(1e-5);
@@ -87,9 +85,9 @@ describe('ONNX export of a 4-class pipeline using every step kind', () => {
   it('matches the JS path within 1e-5, refusing exactly the rows the JS pipeline refuses', async () => {
     const rows = multiclassRows(3000, 2);
     const engine = await OnnxEngine.create(exportPipelineToOnnx(multi));
-    const onnxProba = await engine.predictProba(rows);
-    const scored = multi.score(rows);
-    const diff = maxAbsDiff(onnxProba, scored.proba);
+    const onnxProba = await engine.run(rows);
+    const scored = await multi.score(rows);
+    const diff = maxAbsDiff(onnxProba, scored.scores);
     console.log(
       `multiclass parity: max |onnx - js| = ${diff.toExponential(2)} over ${rows.nRows} rows, ${scored.rowErrors.size} refused`,
     );
@@ -115,9 +113,9 @@ describe('ONNX export of a 4-class pipeline using every step kind', () => {
     const rows = customerRiskRows(1000, 3);
     const pipeline = loadPipeline(risk.manifest.features);
     const { X, rowErrors } = pipeline.transform(rows);
-    const expected = loadLogisticRegression(saved, classes).predictProba(X);
+    const expected = loadLogisticRegression(saved, classes).predict(X);
     for (const row of rowErrors.keys()) expected.fill(Number.NaN, row * 3, row * 3 + 3);
-    const got = await engine.predictProba(rows);
+    const got = await engine.run(rows);
     expect(maxAbsDiff(got, expected)).toBeLessThanOrEqual(1e-5);
     expect(got[2]).toBe(0);
     await engine.release();
@@ -129,7 +127,8 @@ describe('engines', () => {
     const rows = multiclassRows(1000, 4);
     const js = jsEngine(multi);
     expect((await createEngine(multi, 'js')).name).toBe('js');
-    expect(maxAbsDiff(await js.predictProba(rows), multi.score(rows).proba)).toBe(0);
+    const jsScores = (await js.score(rows)).scores;
+    expect(maxAbsDiff(jsScores, (await multi.score(rows)).scores)).toBe(0);
 
     // Training writes the graph into the package and names it in the manifest.
     expect(multi.manifest.model.onnx).toBe(ONNX_FILE);
@@ -137,26 +136,59 @@ describe('engines', () => {
     const fromFile = await OnnxEngine.create(path.join(multi.dir, ONNX_FILE));
     const viaCreate = await createEngine(multi, 'onnx');
     expect(viaCreate.name).toBe('onnx');
-    const a = await fromFile.predictProba(rows);
-    expect(maxAbsDiff(a, await viaCreate.predictProba(rows))).toBe(0);
-    expect(maxAbsDiff(a, await js.predictProba(rows))).toBeLessThanOrEqual(1e-5);
+    const a = await fromFile.run(rows);
+    expect(maxAbsDiff(a, (await viaCreate.score(rows)).scores)).toBe(0);
+    expect(maxAbsDiff(a, jsScores)).toBeLessThanOrEqual(1e-5);
     // The package itself still loads: the file sits beside the manifest and changes nothing else.
     expect(loadPackage(multi.dir).manifest.model.weights).toBe('weights.safetensors');
     await fromFile.release();
     await (viaCreate as OnnxEngine).release();
   });
 
+  it('onnx gives the refused rows the JS pipeline reasons, running it on those rows only', async () => {
+    const rows = multiclassRows(1000, 6);
+    const expected = await multi.score(rows);
+    expect(expected.rowErrors.size).toBeGreaterThan(0);
+    const explained: number[] = [];
+    const graph = path.join(multi.dir, ONNX_FILE);
+    const engine = await OnnxEngine.create(graph, {
+      width: 4,
+      classes: multi.output.classes,
+      explain: (table) => {
+        explained.push(table.nRows);
+        return multi.pipeline.transform(table).rowErrors;
+      },
+    });
+    const { scores, rowErrors } = await engine.score(rows);
+    const sorted = (m: ReadonlyMap<number, string>) => [...m].sort((a, b) => a[0] - b[0]);
+    expect(sorted(rowErrors)).toEqual(sorted(expected.rowErrors));
+    expect(explained).toEqual([expected.rowErrors.size]);
+    expect(nanRows(scores, 4)).toBe(expected.rowErrors.size);
+    // A clean batch never runs the JS pipeline.
+    const clean = [...Array(rows.nRows).keys()].filter((i) => !expected.rowErrors.has(i));
+    const { rowErrors: none } = await engine.score(takeRows(rows, clean));
+    expect(none.size).toBe(0);
+    expect(explained).toHaveLength(1);
+    // Without the package's pipeline, a refused row still says who refused it.
+    const bare = await OnnxEngine.create(graph);
+    expect(new Set((await bare.score(rows)).rowErrors.values())).toEqual(new Set([GRAPH_REFUSED]));
+    await expect(
+      OnnxEngine.create(graph, { width: 4, classes: [...multi.output.classes].reverse() }),
+    ).rejects.toThrow('are not the package');
+    await Promise.all([engine.release(), bare.release()]);
+  });
+
   it('names the column when a table lacks an input or has it with the wrong kind', async () => {
     const engine = await OnnxEngine.create(exportPipelineToOnnx(risk));
     const rows = customerRiskRows(5, 5);
     const missing = { nRows: 5, columns: new Map([...rows.columns].filter(([name]) => name !== 'age')) };
-    await expect(engine.predictProba(missing)).rejects.toThrow('input has no column "age"');
+    await expect(engine.score(missing)).rejects.toThrow('input has no column "age"');
     const wrong = new Map(rows.columns);
     wrong.set('product', { type: 'number', values: new Float64Array(5) });
-    await expect(engine.predictProba({ nRows: 5, columns: wrong })).rejects.toThrow(
+    await expect(engine.score({ nRows: 5, columns: wrong })).rejects.toThrow(
       'input column "product" is number; the ONNX model expects a string column',
     );
-    expect(await engine.predictProba({ nRows: 0, columns: new Map() })).toHaveLength(0);
+    expect((await engine.score({ nRows: 0, columns: new Map() })).scores).toHaveLength(0);
     await engine.release();
   });
 
@@ -226,7 +258,7 @@ describe('refusal policies and edge expressions, on a pipeline fitted in memory'
         v: { type: 'number', values: Float64Array.from({ length: n }, (_, i) => (i % 7) - 3) },
       }),
     );
-    const { pipeline, X } = fitPipeline(
+    const { pipeline, X } = await fitPipeline(
       [
         { step: 'ordinal', column: 'grade', order: levels, unseen: 'error' },
         // No missing value at fit: at scoring a missing kind is refused, like an unseen one.
@@ -239,8 +271,9 @@ describe('refusal policies and edge expressions, on a pipeline fitted in memory'
     );
     const classes = ['no', 'yes'];
     const y = Int32Array.from({ length: n }, (_, i) => (i % 3 === 0 || i % 5 === 0 ? 1 : 0));
-    const model = fitLogisticRegression(X, y, {
+    const model = await fitLogisticRegression(X as Matrix, y, {
       params: logisticRegressionParams.parse({}),
+      task: 'binary',
       classes,
       seed: 0,
     });
@@ -253,7 +286,7 @@ describe('refusal policies and edge expressions, on a pipeline fitted in memory'
       }),
     );
     const { X: Xs, rowErrors } = pipeline.transform(score);
-    const expected = model.predictProba(Xs);
+    const expected = model.predict(Xs);
     for (const row of rowErrors.keys()) expected.fill(Number.NaN, row * 2, row * 2 + 2);
     // 1: unseen grade; 2: missing grade stays NaN (not imputed); 3: unseen kind; 4: missing kind.
     expect([...rowErrors.keys()].sort()).toEqual([1, 2, 3, 4]);
@@ -264,7 +297,7 @@ describe('refusal policies and edge expressions, on a pipeline fitted in memory'
       classes,
     });
     const engine = await OnnxEngine.create(bytes);
-    expect(maxAbsDiff(await engine.predictProba(score), expected)).toBeLessThanOrEqual(1e-12);
+    expect(maxAbsDiff(await engine.run(score), expected)).toBeLessThanOrEqual(1e-12);
     await engine.release();
   });
 });

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { quickstartProject } from '../../../src/quickstart/project.js';
 import { buildServer } from '../../../src/serving/server/app.js';
 import { PackageDirectorySource } from '../../../src/serving/server/sources.js';
 import { type CustomerRecord, customerRecords, MODEL, trainPackage } from './fixture.js';
@@ -34,6 +35,39 @@ describe('kiln serve engines', () => {
     expect(worst).toBeLessThan(1e-9);
     await js.close();
     await onnx.close();
+  });
+
+  it('names a row the graph refuses (NaN scores) with the JS pipeline reason, as the JS engine does', async () => {
+    // product declared without its levels, and one_hot refusing unseen ones: "poker" passes validation
+    // and is refused by the frozen pipeline (JS) or comes back NaN from the graph (ONNX).
+    const { product: _product, ...schema } = quickstartProject.data.schema;
+    const dir = await trainPackage({
+      data: {
+        ...quickstartProject.data,
+        schema: { ...schema, product: { type: 'category', nullable: false } },
+      },
+      features: [
+        { step: 'impute', columns: ['withdrawals'], strategy: 'median' },
+        { step: 'one_hot', columns: ['product', 'age'], unseen: 'error' },
+        { step: 'scale', columns: 'numeric' },
+      ],
+    });
+    const record = { deposits: 10, withdrawals: 1, stakes: 5, product: 'bet', age: '<30' };
+    const batch = [record, { ...record, product: 'poker' }, record];
+    const answers = [];
+    for (const engine of ['js', 'onnx'] as const) {
+      const app = buildServer({ sources: [new PackageDirectorySource(dir, engine)] });
+      await app.kiln.ready;
+      expect((await app.inject({ method: 'POST', url: PREDICT, payload: [record] })).statusCode).toBe(200);
+      const refused = await app.inject({ method: 'POST', url: PREDICT, payload: batch });
+      expect(refused.statusCode).toBe(400);
+      answers.push(refused.json());
+      await app.close();
+    }
+    expect(answers[0].details).toEqual([
+      { path: '/1', reason: expect.stringContaining('unseen level "poker"') },
+    ]);
+    expect(answers[1]).toEqual(answers[0]);
   });
 
   it('still refuses invalid input with field paths before the graph runs', async () => {

@@ -1,13 +1,30 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Matrix } from '../../../src/features/matrix.js';
+import type { Table } from '../../../src/data/table.js';
+import type { Engine } from '../../../src/scoring/engine.js';
 import { buildServer } from '../../../src/serving/server/app.js';
-import type { Engine, ServedModel } from '../../../src/serving/server/predict.js';
+import type { ServedModel } from '../../../src/serving/server/predict.js';
 import { type ModelSource, PackageDirectorySource } from '../../../src/serving/server/sources.js';
 import { type CustomerRecord, customerRecords, json, MemoryLog, MODEL, trainPackage } from './fixture.js';
 
 const PREDICT = `/v1/models/${MODEL}/predict`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An engine that scores through `score` only (no JS stages, like the ONNX engine), with `before` run
+ * first: to fail, hang or hold a request.
+ */
+function around(engine: Engine, before: (table: Table) => void | Promise<void>): Engine {
+  return {
+    name: engine.name,
+    width: engine.width,
+    release: () => engine.release(),
+    score: (table) => {
+      const waited = before(table);
+      return waited ? waited.then(() => engine.score(table)) : engine.score(table);
+    },
+  };
+}
 
 /** A source wrapping a package whose engine is replaced (slow, failing, never answering). */
 class WrappedSource implements ModelSource {
@@ -72,12 +89,11 @@ describe('kiln serve: lifecycle', () => {
     let fail = true;
     const app = buildServer({
       sources: [
-        new WrappedSource(new PackageDirectorySource(packageA), (engine) => ({
-          predictProba: (X: Matrix) => {
-            if (fail && X.rows > 1) throw new Error('engine exploded');
-            return engine.predictProba(X);
-          },
-        })),
+        new WrappedSource(new PackageDirectorySource(packageA), (engine) =>
+          around(engine, (table) => {
+            if (fail && table.nRows > 1) throw new Error('engine exploded');
+          }),
+        ),
       ],
     });
     await app.kiln.ready;
@@ -99,10 +115,10 @@ describe('kiln serve: lifecycle', () => {
     const app = buildServer({
       timeoutMs: 100,
       sources: [
-        new WrappedSource(new PackageDirectorySource(packageA), (engine) => ({
+        new WrappedSource(new PackageDirectorySource(packageA), (engine) =>
           // The probe row at load answers; traffic after it never does.
-          predictProba: (X: Matrix) => (hang ? new Promise<Float64Array>(() => {}) : engine.predictProba(X)),
-        })),
+          around(engine, () => (hang ? new Promise<void>(() => {}) : undefined)),
+        ),
       ],
     });
     await app.kiln.ready;
@@ -175,22 +191,32 @@ describe('kiln serve: lifecycle', () => {
 
   it('drains requests in flight on close (SIGTERM): all complete with 200, then the log is flushed and closed', async () => {
     const log = new MemoryLog();
+    // Requests are held in the engine until released: in flight for as long as the test needs.
+    let hold = false;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const app = buildServer({
       predictionLog: log,
       sources: [
-        new WrappedSource(new PackageDirectorySource(packageA), (engine) => ({
-          predictProba: async (X: Matrix) => {
-            await sleep(300);
-            return engine.predictProba(X) as Float64Array;
-          },
-        })),
+        new WrappedSource(new PackageDirectorySource(packageA), (engine) =>
+          around(engine, () => (hold ? released : undefined)),
+        ),
       ],
     });
     await app.kiln.ready;
+    hold = true;
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const inFlight = Array.from({ length: 20 }, (_, i) => postJson(base, PREDICT, records[i]));
-    await sleep(100);
+    // Every request accepted and being processed, by the server's own in-flight gauge.
+    await until(async () => (await inFlightGauge(app)) === 20);
     const closing = app.close();
+    // Closed to new connections while the 20 are still held...
+    await until(async () => !(await reachable(base)));
+    expect(await inFlightGauge(app)).toBe(20);
+    release();
+    // ...and every one of them still answered.
     const results = await Promise.all(inFlight);
     await closing;
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
@@ -200,3 +226,24 @@ describe('kiln serve: lifecycle', () => {
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
   });
 });
+
+/** The server's `kiln_http_requests_in_flight`, read from its metrics registry (not over HTTP: that would count). */
+async function inFlightGauge(app: FastifyInstance): Promise<number> {
+  const gauge = app.kiln.metrics.registry.getSingleMetric('kiln_http_requests_in_flight');
+  const { values } = await gauge!.get();
+  return values[0]?.value ?? 0;
+}
+
+async function reachable(base: string): Promise<boolean> {
+  try {
+    await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `condition` until it holds (a condition, not a fixed sleep); the test timeout bounds it. */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setImmediate(resolve));
+}

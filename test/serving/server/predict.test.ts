@@ -35,7 +35,7 @@ describe('kiln serve: predictions and validation', () => {
   const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, ...json(payload) });
 
   it('answers records with the package score, to 1e-12, with a UUID per prediction', async () => {
-    const expected = loadPackage(packageDir).score(recordsTable(records));
+    const expected = await loadPackage(packageDir).score(recordsTable(records));
     const response = await post(PREDICT, records);
     expect(response.statusCode).toBe(200);
     const body = response.json();
@@ -46,8 +46,8 @@ describe('kiln serve: predictions and validation', () => {
       (p: { prediction_id: string; label: string; probabilities: Record<string, number> }, i: number) => {
         expect(p.prediction_id).toMatch(/^[0-9a-f-]{36}$/);
         expect(p.label).toBe(expected.labels[i]);
-        expect(p.probabilities['0']).toBeCloseTo(expected.proba[2 * i], 12);
-        expect(p.probabilities['1']).toBeCloseTo(expected.proba[2 * i + 1], 12);
+        expect(p.probabilities['0']).toBeCloseTo(expected.scores[2 * i], 12);
+        expect(p.probabilities['1']).toBeCloseTo(expected.scores[2 * i + 1], 12);
       },
     );
     expect(new Set(body.predictions.map((p: { prediction_id: string }) => p.prediction_id)).size).toBe(
@@ -81,15 +81,15 @@ describe('kiln serve: predictions and validation', () => {
       ],
     });
     expect(response.statusCode).toBe(200);
-    const expected = loadPackage(packageDir).score(
+    const expected = await loadPackage(packageDir).score(
       recordsTable([
         { stakes: 300, deposits: 20, withdrawals: null, product: 'gaming', age: '<30' },
         { stakes: 20, deposits: 300, withdrawals: null, product: 'gaming', age: '<30' },
       ]),
     );
     const body = response.json();
-    expect(body.predictions[0][1]).toBeCloseTo(expected.proba[1], 12);
-    expect(body.predictions[1][1]).toBeCloseTo(expected.proba[3], 12);
+    expect(body.predictions[0][1]).toBeCloseTo(expected.scores[1], 12);
+    expect(body.predictions[1][1]).toBeCloseTo(expected.scores[3], 12);
     expect(body.predictions[0][1]).not.toBeCloseTo(body.predictions[1][1], 3);
     const bad = await post('/predict', { instances: [[1, 2, 3]] });
     expect(bad.statusCode).toBe(400);
@@ -155,8 +155,10 @@ describe('kiln serve: predictions and validation', () => {
   it('treats null as missing: a nullable column is imputed by the package', async () => {
     const response = await post(PREDICT, { ...records[0], withdrawals: null });
     expect(response.statusCode).toBe(200);
-    const expected = loadPackage(packageDir).score(recordsTable([{ ...records[0], withdrawals: null }]));
-    expect(response.json().predictions[0].probabilities['1']).toBeCloseTo(expected.proba[1], 12);
+    const expected = await loadPackage(packageDir).score(
+      recordsTable([{ ...records[0], withdrawals: null }]),
+    );
+    expect(response.json().predictions[0].probabilities['1']).toBeCloseTo(expected.scores[1], 12);
   });
 
   it('rejects malformed JSON, empty and shapeless bodies with 400, unknown models with 404', async () => {
@@ -235,13 +237,13 @@ describe('kiln serve: predictions and validation', () => {
     };
     const response = await post(`/v2/models/${MODEL}/infer`, request);
     expect(response.statusCode).toBe(200);
-    const expected = loadPackage(packageDir).score(recordsTable([a, b]));
+    const expected = await loadPackage(packageDir).score(recordsTable([a, b]));
     const body = response.json();
     expect(body).toMatchObject({ model_name: MODEL, model_version: meta.versions[0], id: '42' });
     expect(body.outputs[0]).toEqual({ name: 'label', datatype: 'BYTES', shape: [2], data: expected.labels });
     expect(body.outputs[1]).toMatchObject({ name: 'probabilities', datatype: 'FP64', shape: [2, 2] });
     body.outputs[1].data.forEach((p: number, i: number) => {
-      expect(p).toBeCloseTo(expected.proba[i], 12);
+      expect(p).toBeCloseTo(expected.scores[i], 12);
     });
 
     const wrong = await post(`/v2/models/${MODEL}/infer`, {

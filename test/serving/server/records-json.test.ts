@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { LiveModel, Scored } from '../../../src/serving/server/predict.js';
+import { type LiveModel, presentPrediction, type Scored } from '../../../src/serving/server/predict.js';
 import { recordsJson } from '../../../src/serving/server/routes/v1.js';
+import { getTask, type TaskOutput } from '../../../src/tasks/index.js';
 
 const live = (classes: string[]) =>
-  ({ model: { name: 'risk "v"', version: 'ünï' }, classes }) as unknown as LiveModel;
+  ({ model: { name: 'risk "v"', version: 'ünï' }, classes, width: classes.length }) as unknown as LiveModel;
 
 describe('records response JSON', () => {
   it('is valid JSON holding every prediction, with awkward class names escaped', () => {
@@ -11,7 +12,7 @@ describe('records response JSON', () => {
     const scored = {
       ids: ['id-1', 'id-2'],
       labels: ['c\\d', '0'],
-      proba: Float64Array.from([0.1, 0.6, 0.2, 0.1, 1e-20, 0.25, 0.25, 0.5 - 1e-20]),
+      scores: Float64Array.from([0.1, 0.6, 0.2, 0.1, 1e-20, 0.25, 0.25, 0.5 - 1e-20]),
     } as unknown as Scored;
     const parsed = JSON.parse(recordsJson(live(classes), scored));
     expect(parsed).toEqual({
@@ -36,11 +37,56 @@ describe('records response JSON', () => {
     const scored = {
       ids: ['x'],
       labels: ['1'],
-      proba: Float64Array.from([Number.NaN, 1]),
+      scores: Float64Array.from([Number.NaN, 1]),
     } as unknown as Scored;
     expect(JSON.parse(recordsJson(live(['0', '1']), scored)).predictions[0].probabilities).toEqual({
       '0': null,
       '1': 1,
+    });
+  });
+
+  it('is what the task presents, for classification (decided once) and for the other tasks', () => {
+    const output: TaskOutput = { classes: ['no', 'yes'], positive: 'yes', threshold: 0.3 };
+    const task = getTask('binary');
+    const binary = {
+      ...live(['no', 'yes']),
+      task,
+      output,
+      rule: task.rule(output),
+    } as unknown as LiveModel;
+    const scored = {
+      ids: ['a', 'b'],
+      labels: ['yes', 'no'],
+      scores: Float64Array.from([0.6, 0.4, 0.8, 0.2]),
+    } as unknown as Scored;
+    for (const i of [0, 1])
+      expect(presentPrediction(binary, scored, i)).toEqual(
+        task.present({ values: scored.scores, width: 2 }, i, output),
+      );
+    expect(JSON.parse(recordsJson(binary, scored)).predictions[0]).toEqual({
+      prediction_id: 'a',
+      ...task.present({ values: scored.scores, width: 2 }, 0, output),
+    });
+
+    const regression = {
+      model: { name: 'price', version: '1' },
+      task: getTask('regression'),
+      output: { classes: [] },
+      classes: [],
+      width: 1,
+    } as unknown as LiveModel;
+    const values = {
+      ids: ['x', 'y'],
+      labels: undefined,
+      scores: Float64Array.from([12.5, -3]),
+    } as unknown as Scored;
+    expect(JSON.parse(recordsJson(regression, values))).toEqual({
+      model: 'price',
+      version: '1',
+      predictions: [
+        { prediction_id: 'x', value: 12.5 },
+        { prediction_id: 'y', value: -3 },
+      ],
     });
   });
 });

@@ -38,7 +38,7 @@ describe('kiln serve from the registry', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kiln-serve-registry-'));
     backends = openBackends({ metadata: 'sqlite://kiln.db', artifacts: 'file://artifacts', baseDir: dir });
     for (const shift of [0, 1.5])
-      await backends.registry.register({ name: 'tiny', packageDir: writeTinyPackage(shift) }, who);
+      await backends.registry.register({ name: 'tiny', packageDir: await writeTinyPackage(shift) }, who);
     await backends.registry.moveAlias({ name: 'tiny', alias: 'champion', version: 1 }, who);
     app = buildServer({
       sources: [new RegistrySource(backends.registry, 'tiny@champion', 'js', 25)],
@@ -164,7 +164,7 @@ describe('registry writes on a server without API keys', () => {
       artifacts: 'file://artifacts',
       baseDir: dir,
     });
-    await backends.registry.register({ name: 'tiny', packageDir: writeTinyPackage() }, who);
+    await backends.registry.register({ name: 'tiny', packageDir: await writeTinyPackage() }, who);
     const app = buildServer({ sources: [], registry: backends.registry });
     try {
       const response = await app.inject({

@@ -5,11 +5,11 @@
  * into U+FFFD characters the model was never trained on.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { textRoutePage } from '../../../ui/text-page.js';
 import type { TextRoute } from '../config.js';
 import { logPredictions, type ServerContext, sendInvalid, sendNoModel, sendTooMany } from '../context.js';
 import { type LiveModel, predictRows, type Scored } from '../predict.js';
 import { RECORDS } from '../validation.js';
+import { textRoutePage } from './text-page.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -39,9 +39,11 @@ function textsOf(route: TextRoute, body: unknown): { texts: string[]; single: bo
 function topClasses(live: LiveModel, scored: Scored, i: number, top: number, label: string) {
   const k = live.classes.length;
   const order = Array.from({ length: k }, (_, c) => c).sort(
-    (a, b) => scored.proba[i * k + b] - scored.proba[i * k + a],
+    (a, b) => scored.scores[i * k + b] - scored.scores[i * k + a],
   );
-  return order.slice(0, top).map((c) => ({ [label]: live.classes[c], probability: scored.proba[i * k + c] }));
+  return order
+    .slice(0, top)
+    .map((c) => ({ [label]: live.classes[c], probability: scored.scores[i * k + c] }));
 }
 
 export function textRoutes(context: ServerContext, routes: readonly TextRoute[]) {

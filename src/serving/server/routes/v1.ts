@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '../../../registry/registry.js';
 import { logPredictions, type ServerContext, sendInvalid, sendNoModel, sendTooMany } from '../context.js';
-import { type LiveModel, predictRows, type Scored } from '../predict.js';
+import { type LiveModel, predictRows, presentPrediction, type Scored } from '../predict.js';
 import { RECORDS, type RowLayout } from '../validation.js';
 
 interface Rows {
@@ -45,11 +45,19 @@ interface RecordsJsonParts {
 const recordsJsonParts = new WeakMap<LiveModel, RecordsJsonParts>();
 
 /**
- * The named-record response, `{model, version, predictions: [{prediction_id, label, probabilities}]}`,
- * as JSON text written directly: the hot path of batch-1 serving, where generic serialization of the
- * same small shape is a measurable share of each request.
+ * The named-record response, `{model, version, predictions: [{prediction_id, ...}]}` with each
+ * prediction as the package's task presents it. Classification (`label`, `probabilities`) is written
+ * as JSON text directly: the hot path of batch-1 serving, where generic serialization of the same small
+ * shape is a measurable share of each request.
  */
 export function recordsJson(live: LiveModel, scored: Scored): string {
+  const { labels } = scored;
+  if (!labels)
+    return JSON.stringify({
+      model: live.model.name,
+      version: live.model.version,
+      predictions: scored.ids.map((id, i) => ({ prediction_id: id, ...presentPrediction(live, scored, i) })),
+    });
   let parts = recordsJsonParts.get(live);
   if (!parts) {
     parts = {
@@ -59,14 +67,14 @@ export function recordsJson(live: LiveModel, scored: Scored): string {
     };
     recordsJsonParts.set(live, parts);
   }
-  const { keys, labels } = parts;
+  const { keys } = parts;
   const k = keys.length;
   let json = parts.head;
   for (let i = 0; i < scored.ids.length; i++) {
     if (i > 0) json += ',';
-    json += `{"prediction_id":${JSON.stringify(scored.ids[i])},"label":${labels.get(scored.labels[i]) ?? JSON.stringify(scored.labels[i])},"probabilities":{`;
+    json += `{"prediction_id":${JSON.stringify(scored.ids[i])},"label":${parts.labels.get(labels[i]) ?? JSON.stringify(labels[i])},"probabilities":{`;
     for (let c = 0; c < k; c++) {
-      const p = scored.proba[i * k + c];
+      const p = scored.scores[i * k + c];
       json += `${c > 0 ? ',' : ''}${keys[c]}${Number.isFinite(p) ? p : 'null'}`;
     }
     json += '}}';
@@ -74,20 +82,31 @@ export function recordsJson(live: LiveModel, scored: Scored): string {
   return `${json}]}`;
 }
 
-/** KServe v1 / TF-Serving: `predictions` holds each row's probability list, in `classes` order. */
+/**
+ * KServe v1 / TF-Serving: `predictions` holds one entry per row: its probability list in `classes` order
+ * (classification, with `labels` and `classes` beside), its value (regression), its vector (embedding).
+ */
 function instancesResponse(live: LiveModel, scored: Scored) {
-  const k = live.classes.length;
-  const predictions = new Array(scored.ids.length);
-  for (let i = 0; i < predictions.length; i++)
-    predictions[i] = Array.from(scored.proba.subarray(i * k, (i + 1) * k));
-  return {
-    predictions,
-    labels: scored.labels,
-    prediction_ids: scored.ids,
-    classes: live.classes,
-    model: live.model.name,
-    version: live.model.version,
-  };
+  const { width } = live;
+  const n = scored.ids.length;
+  const finite = (v: number) => (Number.isFinite(v) ? v : null);
+  const predictions = new Array(n);
+  if (live.task.name === 'regression') for (let i = 0; i < n; i++) predictions[i] = finite(scored.scores[i]);
+  else if (live.rule || live.task.name === 'embedding')
+    for (let i = 0; i < n; i++)
+      predictions[i] = Array.from(scored.scores.subarray(i * width, (i + 1) * width), finite);
+  else for (let i = 0; i < n; i++) predictions[i] = presentPrediction(live, scored, i);
+  const { name: model, version } = live.model;
+  return scored.labels
+    ? {
+        predictions,
+        labels: scored.labels,
+        prediction_ids: scored.ids,
+        classes: live.classes,
+        model,
+        version,
+      }
+    : { predictions, prediction_ids: scored.ids, model, version };
 }
 
 async function answer(
@@ -129,6 +148,7 @@ async function describeModel(live: LiveModel, registry: Registry | undefined) {
       classes: manifest.output.classes,
       positive: manifest.output.positive ?? null,
       threshold: manifest.output.threshold ?? null,
+      ...(manifest.output.dimensions !== undefined ? { dimensions: manifest.output.dimensions } : {}),
     },
     metrics: manifest.metrics,
     lineage: { runId: manifest.lineage.runId, project: manifest.lineage.project },
@@ -182,17 +202,15 @@ export function v1Routes(context: ServerContext) {
             path: '/prediction_id',
             reason: 'expected the prediction_id string of a past prediction',
           });
-        if (typeof body?.label !== 'string' || !live.classes.includes(body.label))
-          errors.push({
-            path: '/label',
-            reason: `expected one of the classes ${live.classes.map((c) => JSON.stringify(c)).join(', ')}`,
-          });
+        const refused = live.task.checkLabel(body?.label, live.output);
+        if (refused) errors.push({ path: '/label', reason: refused });
         if (errors.length > 0) return sendInvalid(reply, errors);
         try {
           await context.log.feedback({
             predictionId: body!.prediction_id as string,
             model: live.model.name,
-            label: body!.label as string,
+            // The log keeps labels as text: a class name as it is, a value or a list as JSON.
+            label: typeof body!.label === 'string' ? body!.label : JSON.stringify(body!.label),
             time: new Date().toISOString(),
           });
         } catch (error) {

@@ -1,15 +1,16 @@
 /**
  * KServe Open Inference Protocol v2, REST (https://kserve.github.io/website/docs/concepts/architecture/data-plane/v2-protocol):
- * one input tensor per signature column, outputs `label` (BYTES [n]) and `probabilities` (FP64 [n, k]),
- * plus `prediction_id` (BYTES [n]) when asked for. Errors are `{"error": "..."}` as the protocol says
- * (with `details`, the per-field list, beside it).
+ * one input tensor per signature column; outputs by the package's task: classification `label` (BYTES
+ * [n]) and `probabilities` (FP64 [n, k]), regression `value` (FP64 [n]), embeddings `embedding` (FP64
+ * [n, d]); plus `prediction_id` (BYTES [n]) when asked for. Errors are `{"error": "..."}` as the protocol
+ * says (with `details`, the per-field list, beside it).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Column } from '../../../data/table.js';
 import { kilnVersion } from '../../../util/provenance.js';
 import { logPredictions, type ServerContext, sendInvalid, sendTooMany } from '../context.js';
-import { type LiveModel, predictTable } from '../predict.js';
+import { type LiveModel, predictTable, type Scored } from '../predict.js';
 import { type ColumnRule, type FieldError, tensorToColumn } from '../validation.js';
 
 const NUMERIC_TYPES = [
@@ -41,10 +42,55 @@ function accepts(rule: ColumnRule, datatype: string): boolean {
   return datatype === 'BYTES';
 }
 
-const OUTPUTS = ['label', 'probabilities', 'prediction_id'];
+/** One output tensor of the infer response: its name, type, values per row (1: shape [n]). */
+export interface OutputSpec {
+  readonly name: string;
+  readonly datatype: 'BYTES' | 'FP64';
+  readonly width: number;
+  /** Sent when the request names no outputs. */
+  readonly byDefault: boolean;
+  data(scored: Scored): unknown[];
+}
+
+const PREDICTION_ID: OutputSpec = {
+  name: 'prediction_id',
+  datatype: 'BYTES',
+  width: 1,
+  byDefault: false,
+  data: (scored) => scored.ids,
+};
+
+const scores = (scored: Scored) => Array.from(scored.scores);
+
+/** The outputs of a model's task, in order. */
+function taskOutputs(live: LiveModel): readonly OutputSpec[] {
+  const { width } = live;
+  if (live.rule)
+    return [
+      { name: 'label', datatype: 'BYTES', width: 1, byDefault: true, data: (scored) => scored.labels ?? [] },
+      { name: 'probabilities', datatype: 'FP64', width, byDefault: true, data: scores },
+      PREDICTION_ID,
+    ];
+  if (live.task.name === 'regression')
+    return [{ name: 'value', datatype: 'FP64', width: 1, byDefault: true, data: scores }, PREDICTION_ID];
+  return [{ name: live.task.name, datatype: 'FP64', width, byDefault: true, data: scores }, PREDICTION_ID];
+}
+
+const outputsCache = new WeakMap<LiveModel, readonly OutputSpec[]>();
+
+/** The v2 outputs a live model answers (its task's), each built once per model. */
+export function outputsOf(live: LiveModel): readonly OutputSpec[] {
+  let outputs = outputsCache.get(live);
+  if (!outputs) {
+    outputs = taskOutputs(live);
+    outputsCache.set(live, outputs);
+  }
+  return outputs;
+}
+
+const shapeOf = (output: OutputSpec, n: number) => (output.width === 1 ? [n] : [n, output.width]);
 
 function metadata(live: LiveModel) {
-  const k = live.classes.length;
   return {
     name: live.model.name,
     versions: [live.model.version],
@@ -54,12 +100,8 @@ function metadata(live: LiveModel) {
       datatype: datatypeOf(rule),
       shape: [-1],
     })),
-    outputs: [
-      { name: 'label', datatype: 'BYTES', shape: [-1] },
-      { name: 'probabilities', datatype: 'FP64', shape: [-1, k] },
-      { name: 'prediction_id', datatype: 'BYTES', shape: [-1] },
-    ],
-    parameters: { classes: live.classes },
+    outputs: outputsOf(live).map((o) => ({ name: o.name, datatype: o.datatype, shape: shapeOf(o, -1) })),
+    parameters: { task: live.task.name, classes: live.classes },
   };
 }
 
@@ -117,7 +159,7 @@ export function v2Routes(context: ServerContext) {
           return reply
             .code(400)
             .send({ error: 'the body must be {"inputs": [{"name", "shape", "datatype", "data"}, ...]}' });
-        const wanted = requestedOutputs(body.outputs);
+        const wanted = requestedOutputs(live, body.outputs);
         if (typeof wanted === 'string') return reply.code(400).send({ error: wanted });
         const parsed = tensorsToTable(live, body.inputs as unknown[]);
         if ('errors' in parsed) return sendInvalid(reply, parsed.errors);
@@ -133,18 +175,12 @@ export function v2Routes(context: ServerContext) {
         if (!outcome.ok) return sendInvalid(reply, outcome.errors);
         const { scored } = outcome;
         const n = parsed.n;
-        const outputs = [];
-        if (wanted.has('label'))
-          outputs.push({ name: 'label', datatype: 'BYTES', shape: [n], data: scored.labels });
-        if (wanted.has('probabilities'))
-          outputs.push({
-            name: 'probabilities',
-            datatype: 'FP64',
-            shape: [n, live.classes.length],
-            data: Array.from(scored.proba),
-          });
-        if (wanted.has('prediction_id'))
-          outputs.push({ name: 'prediction_id', datatype: 'BYTES', shape: [n], data: scored.ids });
+        const outputs = wanted.map((o) => ({
+          name: o.name,
+          datatype: o.datatype,
+          shape: shapeOf(o, n),
+          data: o.data(scored),
+        }));
         reply.send({
           model_name: live.model.name,
           model_version: live.model.version,
@@ -158,18 +194,19 @@ export function v2Routes(context: ServerContext) {
   };
 }
 
-/** The `outputs` request field → names; default label + probabilities. */
-function requestedOutputs(outputs: unknown): Set<string> | string {
-  if (outputs === undefined) return new Set(['label', 'probabilities']);
+/** The `outputs` request field → the task's outputs it names (default: the task's prediction). */
+function requestedOutputs(live: LiveModel, outputs: unknown): readonly OutputSpec[] | string {
+  const known = outputsOf(live);
+  if (outputs === undefined) return known.filter((o) => o.byDefault);
   if (!Array.isArray(outputs)) return '"outputs" must be a list of {"name": ...}';
   const names = new Set<string>();
   for (const o of outputs) {
     const name = (o as { name?: unknown } | null)?.name;
-    if (typeof name !== 'string' || !OUTPUTS.includes(name))
-      return `unknown output ${JSON.stringify(name)} (outputs: ${OUTPUTS.join(', ')})`;
+    if (typeof name !== 'string' || !known.some((k) => k.name === name))
+      return `unknown output ${JSON.stringify(name)} (outputs: ${known.map((k) => k.name).join(', ')})`;
     names.add(name);
   }
-  return names;
+  return known.filter((o) => names.has(o.name));
 }
 
 function tensorsToTable(

@@ -2,7 +2,7 @@
  * The page a text route serves: one text box, the answer as a ranked list with probability bars. No
  * build step and no external resources (the server may have no internet, and neither may its users).
  */
-import type { TextRoute } from '../serving/server/config.js';
+import type { TextRoute } from '../config.js';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

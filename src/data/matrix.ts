@@ -1,3 +1,5 @@
+import { type Tensor, takeTensorRows } from './tensor.js';
+
 /**
  * Design matrices handed to model families. Dense is row-major; CSR keeps wide sparse features
  * (TF-IDF) compact. Linear algebra goes through matVec/matTVec so a solver works on either.
@@ -122,4 +124,26 @@ export function denseToCsr(X: DenseMatrix): CsrMatrix {
     indptr[i + 1] = k;
   }
   return { kind: 'csr', rows, cols, indptr, indices, data: values };
+}
+
+/** What a feature pipeline hands a model family: a dense or CSR matrix, or an N-D tensor. */
+export type ModelInput = Matrix | Tensor;
+
+/** The input kinds a model family can declare it reads. */
+export type InputKind = 'dense' | 'sparse' | 'sequence' | 'image' | 'tensor';
+
+/** The kind of an input: `sequence` is a rank-3 tensor [n, time, features], `image` rank 4 [n, h, w, c]. */
+export function inputKind(X: ModelInput): InputKind {
+  if (X.kind === 'dense') return 'dense';
+  if (X.kind === 'csr') return 'sparse';
+  return X.shape.length === 3 ? 'sequence' : X.shape.length === 4 ? 'image' : 'tensor';
+}
+
+export function inputRows(X: ModelInput): number {
+  return X.kind === 'tensor' ? X.shape[0] : X.rows;
+}
+
+/** Rows by index of any model input (fold subsets). */
+export function takeInputRows(X: ModelInput, indices: ArrayLike<number>): ModelInput {
+  return X.kind === 'tensor' ? takeTensorRows(X, indices) : takeMatrixRows(X, indices);
 }

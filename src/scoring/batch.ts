@@ -7,7 +7,10 @@ import type { DataReport } from '../data/load.js';
 import { csvCell } from '../data/rejects.js';
 import { getColumn, type Table } from '../data/table.js';
 import { loadPackage } from '../packaging/load.js';
+import { decide } from '../tasks/index.js';
 import { type Progress, silentProgress } from '../util/progress.js';
+import { jsEngine } from './engines/js.js';
+import { predictionColumns } from './output.js';
 import { streamPackageInput } from './package-input.js';
 
 /** `column=value` or `column!=value`: compared as text, case-insensitively (TRUE matches true). */
@@ -23,7 +26,7 @@ export interface BatchPredictOptions {
   output: string;
   /** Where refused rows go, with one reason each. Default: `<output>.rejects.csv`. */
   rejects?: string;
-  /** Sort output rows by the positive (binary) or predicted class's probability. */
+  /** Sort output rows by the positive (binary) or predicted class's probability, or the predicted value. */
   sort?: 'desc' | 'asc';
   where?: RowFilter[];
   progress?: Progress;
@@ -45,8 +48,9 @@ export function parseFilter(text: string): RowFilter {
 
 /**
  * Streams an input file through a package's frozen pipeline and model in bounded memory (unless
- * sorting, which keeps only the output rows), writing id, predicted label and class probabilities.
- * Rows the schema or the frozen pipeline refuse go to the rejects file; none disappears unreported.
+ * sorting, which keeps only the output rows), writing the id and the task's prediction columns
+ * (`predictionColumns`: label and class probabilities, a value, or a vector). Rows the schema or the
+ * frozen pipeline refuse go to the rejects file; none disappears unreported.
  */
 export async function batchPredict(options: BatchPredictOptions): Promise<BatchPredictResult> {
   const progress = options.progress ?? silentProgress;
@@ -62,10 +66,14 @@ export async function batchPredict(options: BatchPredictOptions): Promise<BatchP
   );
   const stream = streamPackageInput(model, options.input, { rejects, progress, extraColumns });
 
-  const { classes } = manifest.output;
+  const columns = predictionColumns(model.task.name, model.output);
+  const { sortKey, width } = columns;
+  if (options.sort && !sortKey)
+    throw new Error(`--sort ranks by one number per row; a ${model.task.name} model has none`);
+  const rule = model.task.rule(model.output);
+  const engine = jsEngine(model);
   const idColumn = manifest.signature.id;
-  const header = [idColumn ?? 'line', 'label', ...classes.map((c) => `p_${c}`)];
-  const sortClass = manifest.output.positive === undefined ? -1 : classes.indexOf(manifest.output.positive);
+  const header = [idColumn ?? 'line', ...columns.header];
   assertNotInput(options.input, { '--output': options.output, '--rejects': rejects });
   // Written beside the target and renamed at the end: a failed run never leaves a truncated output.
   const partial = `${path.resolve(options.output)}.partial-${process.pid}`;
@@ -80,17 +88,16 @@ export async function batchPredict(options: BatchPredictOptions): Promise<BatchP
       const keep = filterRows(chunk.table, filters);
       rowsFiltered += chunk.table.nRows - keep.length;
       if (keep.length === 0) continue;
-      const scored = model.score(chunk.table);
+      const { scores, rowErrors } = await engine.score(chunk.table);
       const ids = idColumn ? getColumn(chunk.table, idColumn).values : null;
       let text = '';
       for (const i of keep) {
-        const probabilities = scored.proba.subarray(i * classes.length, (i + 1) * classes.length);
+        const offset = i * width;
+        const label = rule && !rowErrors.has(i) ? model.output.classes[decide(scores, offset, rule)] : null;
         const id = ids ? String(ids[i] ?? '') : String(chunk.lines[i]);
-        const line = `${[id, scored.labels[i] ?? '', ...Array.from(probabilities, formatProbability)].map(csvCell).join(',')}\n`;
-        if (options.sort) {
-          const key = sortClass >= 0 ? probabilities[sortClass] : Math.max(...probabilities);
-          buffered.push({ key, line });
-        } else text += line;
+        const line = `${[id, ...columns.cells(scores, offset, label)].map(csvCell).join(',')}\n`;
+        if (options.sort) buffered.push({ key: sortKey!(scores, offset), line });
+        else text += line;
       }
       rowsScored += keep.length;
       if (text) await write(out, text);
@@ -151,10 +158,6 @@ export function assertNotInput(input: string, outputs: Record<string, string>): 
   for (const [flag, file] of Object.entries(outputs)) {
     if (same(input, file)) throw new Error(`${flag} ${file} is the input file; choose another path`);
   }
-}
-
-export function formatProbability(p: number): string {
-  return Number.isNaN(p) ? '' : p.toPrecision(8);
 }
 
 /** Writes the rows held back for sorting, ordered by their key. */

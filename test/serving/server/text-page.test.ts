@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../../src/serving/server/app.js';
-import { PackageDirectorySource } from '../../src/serving/server/sources.js';
-import { intentRoute, trainTextPackage } from '../serving/server/text-fixture.js';
+import { buildServer } from '../../../src/serving/server/app.js';
+import { PackageDirectorySource } from '../../../src/serving/server/sources.js';
+import { intentRoute, trainTextPackage } from './text-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 

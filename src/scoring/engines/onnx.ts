@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { isNumericColumn, isStringColumn, type Table } from '../../data/table.js';
+import { isNumericColumn, isStringColumn, type Table, takeRows } from '../../data/table.js';
 import { ONNX_OUTPUT } from '../../packaging/onnx.js';
-import type { Engine } from './index.js';
+import { type Engine, type EngineOutput, NO_ROW_ERRORS } from '../engine.js';
 
 const require = createRequire(import.meta.url);
 const { onnx } = require('onnx-proto') as { onnx: typeof OnnxTypes };
@@ -15,11 +15,28 @@ export interface OnnxEngineOptions {
    * for batches of a few hundred rows of a linear pipeline a thread pool costs more than it saves.
    */
   intraOpNumThreads?: number;
+  /** Score values per row the graph must return. Default: the count of its `kiln.classes` metadata. */
+  width?: number;
+  /**
+   * The package's class order: the graph's `kiln.classes` metadata, when it has some, must be the same
+   * (probability columns mean nothing in another order).
+   */
+  classes?: readonly string[];
+  /**
+   * Why rows were refused, for the rows the graph scored NaN: the package's JS pipeline, run on those
+   * rows only. Without it they get a generic reason.
+   */
+  explain?: (table: Table) => ReadonlyMap<number, string>;
 }
 
+/** The reason a NaN row gets when the JS pipeline, asked, sees nothing wrong with it. */
+export const GRAPH_REFUSED = 'refused by the ONNX graph (it scored NaN); the JS pipeline gives no reason';
+
 /**
- * Runs a Kiln ONNX pipeline graph (see onnx-export.ts) with onnxruntime-node: one [N, 1] input per raw
- * column, NaN / "" for missing values, `probabilities` [N, k] out.
+ * Runs a Kiln ONNX pipeline graph (see packaging/onnx.ts) with onnxruntime-node: one [N, 1] input per
+ * raw signature column, NaN / "" for missing values, `probabilities` [N, width] out. The JS pipeline
+ * does not run per request: rows the graph refuses come back NaN, and only for those rows (rare) is the
+ * JS pipeline asked why, so a client still gets the row and the column.
  */
 export class OnnxEngine implements Engine {
   readonly name = 'onnx' as const;
@@ -28,7 +45,10 @@ export class OnnxEngine implements Engine {
     private readonly session: InferenceSession,
     /** Graph inputs with the tensor type each expects. */
     readonly inputs: readonly { readonly name: string; readonly type: 'float64' | 'string' }[],
+    readonly width: number,
+    /** The graph's class order (its metadata), empty when it declares none. */
     readonly classes: readonly string[],
+    private readonly explain: OnnxEngineOptions['explain'],
   ) {}
 
   /** Loads a graph from its bytes or a `.onnx` file path. */
@@ -36,6 +56,13 @@ export class OnnxEngine implements Engine {
     const bytes = typeof model === 'string' ? new Uint8Array(await readFile(model)) : model;
     const where = typeof model === 'string' ? model : 'ONNX model';
     const classes = kilnClasses(bytes, where);
+    if (classes === undefined && options.width === undefined)
+      throw new Error(`${where}: no "kiln.classes" metadata; export it with exportPipelineToOnnx`);
+    if (classes && options.classes && options.classes.length > 0 && !sameList(classes, options.classes))
+      throw new Error(
+        `${where}: the graph's classes [${classes.join(', ')}] are not the package's [${options.classes.join(', ')}]`,
+      );
+    const width = options.width ?? classes!.length;
     const session = await InferenceSession.create(bytes, {
       intraOpNumThreads: options.intraOpNumThreads ?? 1,
       interOpNumThreads: 1,
@@ -57,11 +84,34 @@ export class OnnxEngine implements Engine {
       }
       return { name: meta.name, type };
     });
-    return new OnnxEngine(session, inputs, classes);
+    return new OnnxEngine(session, inputs, width, classes ?? [], options.explain);
   }
 
-  /** Row-major N x k probabilities; rows the pipeline refuses are NaN. */
-  async predictProba(table: Table): Promise<Float64Array> {
+  /** Row-major N x width scores; rows the graph refuses are NaN, with their reasons. */
+  async score(table: Table): Promise<EngineOutput> {
+    const scores = await this.run(table);
+    const refused: number[] = [];
+    const { width } = this;
+    for (let i = 0; i < table.nRows; i++) {
+      for (let c = i * width; c < (i + 1) * width; c++) {
+        if (Number.isNaN(scores[c])) {
+          refused.push(i);
+          break;
+        }
+      }
+    }
+    if (refused.length === 0) return { scores, rowErrors: NO_ROW_ERRORS };
+    const reasons = this.explain?.(takeRows(table, refused));
+    const rowErrors = new Map<number, string>();
+    refused.forEach((row, j) => {
+      scores.fill(Number.NaN, row * width, (row + 1) * width);
+      rowErrors.set(row, reasons?.get(j) ?? GRAPH_REFUSED);
+    });
+    return { scores, rowErrors };
+  }
+
+  /** The graph's output as it is: row-major N x width, NaN rows left as the graph wrote them. */
+  async run(table: Table): Promise<Float64Array> {
     const n = table.nRows;
     if (n === 0) return new Float64Array(0);
     const feeds: Record<string, Tensor> = {};
@@ -85,9 +135,9 @@ export class OnnxEngine implements Engine {
     }
     const result = await this.session.run(feeds, [ONNX_OUTPUT]);
     const output = result[ONNX_OUTPUT] as Tensor;
-    if (output.type !== 'float64' || output.data.length !== n * this.classes.length) {
+    if (output.type !== 'float64' || output.data.length !== n * this.width) {
       throw new Error(
-        `ONNX output "${ONNX_OUTPUT}" is ${output.type} [${output.dims}], expected float64 [${n}, ${this.classes.length}]`,
+        `ONNX output "${ONNX_OUTPUT}" is ${output.type} [${output.dims}], expected float64 [${n}, ${this.width}]`,
       );
     }
     return output.data as Float64Array;
@@ -98,8 +148,8 @@ export class OnnxEngine implements Engine {
   }
 }
 
-/** Class order from the graph's `kiln.classes` metadata: the probabilities' columns mean nothing without it. */
-function kilnClasses(bytes: Uint8Array, where: string): string[] {
+/** Class order from the graph's `kiln.classes` metadata; undefined when the graph has none. */
+function kilnClasses(bytes: Uint8Array, where: string): string[] | undefined {
   let model: OnnxTypes.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -107,7 +157,9 @@ function kilnClasses(bytes: Uint8Array, where: string): string[] {
     throw new Error(`${where}: not an ONNX model (${(error as Error).message})`, { cause: error });
   }
   const entry = model.metadataProps.find((p) => p.key === 'kiln.classes');
-  if (!entry?.value)
-    throw new Error(`${where}: no "kiln.classes" metadata; export it with exportPipelineToOnnx`);
-  return JSON.parse(entry.value) as string[];
+  return entry?.value ? (JSON.parse(entry.value) as string[]) : undefined;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

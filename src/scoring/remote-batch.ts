@@ -14,16 +14,36 @@ import type { DataReport } from '../data/load.js';
 import { streamTable } from '../data/load.js';
 import { csvCell } from '../data/rejects.js';
 import type { Column, Table } from '../data/table.js';
+import { classificationTask, getTask, type Task, type TaskOutput } from '../tasks/index.js';
 import { type Progress, silentProgress } from '../util/progress.js';
-import { assertNotInput, commitOutput, formatProbability, write, writeSorted } from './batch.js';
+import { assertNotInput, commitOutput, write, writeSorted } from './batch.js';
+import { predictionColumns } from './output.js';
+import {
+  detailLines,
+  errorText,
+  normalizeServerUrl,
+  parseJson,
+  RemoteScoringError,
+  request,
+} from './remote-http.js';
+
+export { normalizeServerUrl, RemoteScoringError } from './remote-http.js';
 
 /** What `GET /v1/models/{name}` answers (the fields used here). */
 export interface ServedModelDescription {
   name: string;
   version: string;
   signature: { inputs: (ColumnSpec & { name: string })[]; id?: string };
+  /** The package's task; servers before tasks served classification only. */
+  task?: string;
   /** `target` when the server reports it (the labels-only header). */
-  output: { classes: string[]; positive?: string | null; target?: string };
+  output: {
+    classes: string[];
+    positive?: string | null;
+    threshold?: number | null;
+    target?: string;
+    dimensions?: number;
+  };
   /** How the package reads a CSV (missing tokens, delimiter, renames), when the server reports it. */
   reading?: Omit<SourceConfig, 'path'>;
 }
@@ -41,11 +61,11 @@ export interface RemotePredictOptions {
   batchSize?: number;
   /** Requests in flight at once (default 4). */
   concurrency?: number;
-  /** Write only `<id>,<target>` instead of id, label and one probability column per class. */
+  /** Write only `<id>,<target>` instead of id and every prediction column (label and probabilities). */
   labelsOnly?: boolean;
   /** Header of the label column with `labelsOnly` (default: the model's target, else `label`). */
   targetColumn?: string;
-  /** Sort rows by the positive (binary) or predicted class's probability. */
+  /** Sort rows by the positive (binary) or predicted class's probability, or the predicted value. */
   sort?: 'desc' | 'asc';
   /** Sent as `Authorization: Bearer <key>` (servers started with --require-auth-for-predict). */
   apiKey?: string;
@@ -70,31 +90,6 @@ export interface RemotePredictResult {
 export const DEFAULT_BATCH_SIZE = 256;
 export const DEFAULT_CONCURRENCY = 4;
 const RETRIES = 3;
-
-/** The server cannot be reached, refuses a request, or answers something unexpected. */
-export class RemoteScoringError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RemoteScoringError';
-  }
-}
-
-/** `http://host:port[/prefix]` without a trailing slash; anything else is refused. */
-export function normalizeServerUrl(server: string): string {
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw new RemoteScoringError(`--server ${server} is not a URL (e.g. http://127.0.0.1:4002)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new RemoteScoringError(`--server ${server}: expected an http:// or https:// URL`);
-  if (url.username || url.password)
-    throw new RemoteScoringError('--server must not carry credentials: set KILN_API_KEY instead');
-  if (url.search || url.hash)
-    throw new RemoteScoringError(`--server ${server}: no query or fragment expected`);
-  return url.href.replace(/\/+$/, '');
-}
 
 /**
  * The header a labels-only file gets: the model's id column (else `line`, the input's line numbers),
@@ -146,9 +141,26 @@ interface Batch {
 
 interface Answer {
   version: string;
-  labels: string[];
-  /** Row-major n x k in the description's class order. */
-  proba: Float64Array;
+  /** The server's decided class per row (classification); null otherwise. */
+  labels: (string | null)[];
+  /** Row-major n x width, as the package's engine laid them out (class order for probabilities). */
+  scores: Float64Array;
+}
+
+/** The task and output a description reports, read as the package's. */
+export function describedTask(description: ServedModelDescription): { task: Task; output: TaskOutput } {
+  const { classes, positive, threshold, target, dimensions } = description.output;
+  const task = description.task ? getTask(description.task) : classificationTask(classes.length);
+  return {
+    task,
+    output: {
+      classes,
+      ...(positive != null ? { positive } : {}),
+      ...(threshold != null ? { threshold } : {}),
+      ...(target !== undefined ? { target } : {}),
+      ...(dimensions !== undefined ? { dimensions } : {}),
+    },
+  };
 }
 
 /**
@@ -176,15 +188,24 @@ export async function remotePredict(options: RemotePredictOptions): Promise<Remo
 
   const described = await describeServedModel(base, options.model, { apiKey: options.apiKey, timeoutMs });
   const { inputs, id: idColumn } = described.signature;
-  const { classes } = described.output;
+  const { task, output } = describedTask(described);
+  let columns: ReturnType<typeof predictionColumns>;
+  try {
+    columns = predictionColumns(task.name, output);
+  } catch (error) {
+    throw new RemoteScoringError((error as Error).message);
+  }
+  const { sortKey, width } = columns;
+  if (options.sort && !sortKey)
+    throw new RemoteScoringError(`--sort ranks by one number per row; a ${task.name} model has none`);
+  if (options.labelsOnly && task.name === 'embedding')
+    throw new RemoteScoringError('--labels-only: an embedding model predicts vectors, not labels');
   const schema: Record<string, ColumnSpec> = {};
   for (const { name, ...spec } of inputs) schema[name] = spec;
   if (idColumn) schema[idColumn] ??= { type: 'string', nullable: true };
   const header = options.labelsOnly
     ? labelsOnlyHeader(described, options.targetColumn)
-    : [idColumn ?? 'line', 'label', ...classes.map((c) => `p_${c}`)];
-  const positive = described.output.positive ?? undefined;
-  const sortClass = positive === undefined ? -1 : classes.indexOf(positive);
+    : [idColumn ?? 'line', ...columns.header];
   const predictUrl = `${base}/v1/models/${encodeURIComponent(described.name)}/predict`;
 
   const stream = streamTable(
@@ -241,7 +262,7 @@ export async function remotePredict(options: RemotePredictOptions): Promise<Remo
         `the server refused ${where}: ${response.status} ${detail}${lines}${hint}`,
       );
     }
-    return parseAnswer(response.body, batch, classes, predictUrl);
+    return parseAnswer(response.body, batch, task, output, predictUrl);
   };
 
   const writeAnswer = async ({ batch, answer }: (typeof inFlight)[number]): Promise<void> => {
@@ -253,18 +274,13 @@ export async function remotePredict(options: RemotePredictOptions): Promise<Remo
         );
       versions.push(result.version);
     }
-    const k = classes.length;
     let text = '';
     for (let i = 0; i < batch.records.length; i++) {
-      const probabilities = result.proba.subarray(i * k, (i + 1) * k);
-      const cells = options.labelsOnly
-        ? [batch.ids[i], result.labels[i]]
-        : [batch.ids[i], result.labels[i], ...Array.from(probabilities, formatProbability)];
-      const line = `${cells.map(csvCell).join(',')}\n`;
-      if (options.sort) {
-        const key = sortClass >= 0 ? probabilities[sortClass] : Math.max(...probabilities);
-        buffered.push({ key, line });
-      } else text += line;
+      const offset = i * width;
+      const cells = columns.cells(result.scores, offset, result.labels[i]);
+      const line = `${[batch.ids[i], ...(options.labelsOnly ? cells.slice(0, 1) : cells)].map(csvCell).join(',')}\n`;
+      if (options.sort) buffered.push({ key: sortKey!(result.scores, offset), line });
+      else text += line;
     }
     rowsScored += batch.records.length;
     progress.tick('scored', rowsScored);
@@ -379,130 +395,27 @@ function jsonValue(column: Column, i: number): unknown {
   return value;
 }
 
-function parseAnswer(body: string, batch: Batch, classes: readonly string[], url: string): Answer {
-  const json = parseJson(body, url) as {
-    version?: unknown;
-    predictions?: { label?: unknown; probabilities?: Record<string, unknown> }[];
-  };
+function parseAnswer(body: string, batch: Batch, task: Task, output: TaskOutput, url: string): Answer {
+  const json = parseJson(body, url) as { version?: unknown; predictions?: Record<string, unknown>[] };
   const predictions = json?.predictions;
   if (!Array.isArray(predictions) || predictions.length !== batch.records.length)
     throw new RemoteScoringError(
       `POST ${url} answered ${Array.isArray(predictions) ? predictions.length : 'no'} predictions for ${batch.records.length} records (batch ${batch.index})`,
     );
-  const k = classes.length;
-  const proba = new Float64Array(predictions.length * k);
+  const width = task.width(output);
+  const scores = new Float64Array(predictions.length * width).fill(Number.NaN);
+  const number = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
+  const classification = task.rule(output) !== undefined;
   const labels = predictions.map((p, i) => {
-    for (let c = 0; c < k; c++) {
-      const value = p.probabilities?.[classes[c]];
-      proba[i * k + c] = typeof value === 'number' ? value : Number.NaN;
+    if (classification) {
+      const probabilities = (p?.probabilities ?? {}) as Record<string, unknown>;
+      for (let c = 0; c < width; c++) scores[i * width + c] = number(probabilities[output.classes[c]]);
+      return typeof p?.label === 'string' ? p.label : '';
     }
-    return typeof p.label === 'string' ? p.label : '';
+    if (task.name === 'regression') scores[i] = number(p?.value);
+    else if (Array.isArray(p?.embedding))
+      for (let c = 0; c < width; c++) scores[i * width + c] = number(p.embedding[c]);
+    return null;
   });
-  return { version: String(json.version ?? ''), labels, proba };
-}
-
-interface HttpAnswer {
-  status: number;
-  body: string;
-}
-
-/**
- * One HTTP exchange with retries on what a retry can fix: connection failures, 429 (after its
- * Retry-After, at most 10 s) and 502/503/504, with backoff. Network failures become a message that
- * names the server and what to check.
- */
-async function request(
-  url: string,
-  options: {
-    method: 'GET' | 'POST';
-    body?: string;
-    apiKey?: string;
-    timeoutMs?: number;
-    signal?: AbortSignal;
-    retries?: number;
-    onRetry?: (reason: string) => void;
-  },
-): Promise<HttpAnswer> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-  const retries = options.retries ?? 0;
-  for (let attempt = 0; ; attempt++) {
-    let reason: string;
-    let waitMs = 250 * 2 ** attempt;
-    try {
-      const signals = [AbortSignal.timeout(options.timeoutMs ?? 60_000)];
-      if (options.signal) signals.push(options.signal);
-      const response = await fetch(url, {
-        method: options.method,
-        headers,
-        body: options.body,
-        signal: AbortSignal.any(signals),
-      });
-      const body = await response.text();
-      const retryable = response.status === 429 || (response.status >= 502 && response.status <= 504);
-      if (!retryable || attempt >= retries) return { status: response.status, body };
-      reason = `${response.status} ${errorText(body)}`;
-      const after = Number(response.headers.get('retry-after'));
-      if (Number.isFinite(after) && after > 0) waitMs = Math.min(after * 1000, 10_000);
-    } catch (error) {
-      if (options.signal?.aborted) throw new RemoteScoringError('cancelled');
-      reason = networkReason(error, options.timeoutMs ?? 60_000);
-      if (attempt >= retries)
-        throw new RemoteScoringError(
-          `cannot reach the Kiln server at ${new URL(url).origin}: ${reason}; is \`kiln serve\` running there?`,
-        );
-    }
-    options.onRetry?.(reason);
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
-  }
-}
-
-function networkReason(error: unknown, timeoutMs: number): string {
-  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (err?.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  const code = err?.cause?.code;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ENOTFOUND') return 'unknown host';
-  if (code) return `${code}${err.cause?.message ? ` (${err.cause.message})` : ''}`;
-  return err?.cause?.message ?? err?.message ?? String(error);
-}
-
-function parseJson(body: string, url: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    throw new RemoteScoringError(`${url} did not answer JSON: ${body.slice(0, 200)}`);
-  }
-}
-
-/** The `error` of a JSON error body, else the body's start. */
-function errorText(body: string): string {
-  try {
-    const json = JSON.parse(body) as { error?: unknown };
-    if (typeof json?.error === 'string') return json.error;
-  } catch {
-    // not JSON: shown as it is
-  }
-  const text = body.trim();
-  return text.length > 300 ? `${text.slice(0, 300)}...` : text || '(empty body)';
-}
-
-/** The rows the server's field errors name (`/records/<i>/...`), as input line numbers. */
-function detailLines(body: string, lines: Int32Array): string {
-  let details: { path?: unknown }[] = [];
-  try {
-    const json = JSON.parse(body) as { details?: unknown };
-    if (Array.isArray(json?.details)) details = json.details as { path?: unknown }[];
-  } catch {
-    return '';
-  }
-  const named = new Set<number>();
-  for (const { path } of details) {
-    const m = typeof path === 'string' ? /^\/records\/(\d+)/.exec(path) : null;
-    if (m && Number(m[1]) < lines.length) named.add(lines[Number(m[1])]);
-  }
-  if (named.size === 0) return '';
-  const list = [...named].sort((a, b) => a - b);
-  return ` [input line${list.length === 1 ? '' : 's'} ${list.slice(0, 10).join(', ')}${list.length > 10 ? ', ...' : ''}]`;
+  return { version: String(json.version ?? ''), labels, scores };
 }
