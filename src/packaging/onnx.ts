@@ -13,7 +13,7 @@
  * - no label output: the decision threshold lives in the manifest and the server applies it.
  */
 import type { ColumnType } from '../data/table.js';
-import { type Expression, type ExprNode, parseExpression } from '../features/expression.js';
+import { parseExpression } from '../features/expression.js';
 import { loadPipeline, type PipelineState } from '../features/pipeline.js';
 import type {
   DeriveState,
@@ -27,8 +27,12 @@ import type {
 import { MISSING_LEVEL } from '../features/steps/index.js';
 import type { FittedModel, SavedModel } from '../models/family.js';
 import { LOGISTIC_REGRESSION } from '../models/logistic-regression.js';
+import { OnnxExportError } from '../onnx/errors.js';
 import { BOOL, DOUBLE, GraphBuilder, onnx, STRING, valueInfo } from '../onnx/graph.js';
 import type { Manifest } from './manifest.js';
+import { deriveExpression } from './onnx-derive.js';
+
+export { OnnxExportError } from '../onnx/errors.js';
 
 export const ONNX_OUTPUT = 'probabilities';
 /** File name of the exported graph inside a model package. */
@@ -57,13 +61,6 @@ export type OnnxExportSource =
       readonly positive?: string;
       readonly threshold?: number;
     };
-
-export class OnnxExportError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(`cannot export to ONNX: ${message}`, options);
-    this.name = 'OnnxExportError';
-  }
-}
 
 export type OnnxInputKind = 'double' | 'string';
 
@@ -299,7 +296,17 @@ function applyStep(
     }
     case 'derive': {
       const { config } = step as DeriveState;
-      columns.set(config.name, numeric(deriveExpression(g, parseExpression(config.expr), columns, anyInput)));
+      columns.set(
+        config.name,
+        numeric(
+          deriveExpression(
+            g,
+            parseExpression(config.expr),
+            (name) => numericTensor(g, columns, name),
+            anyInput,
+          ),
+        ),
+      );
       return;
     }
     case 'one_hot': {
@@ -388,66 +395,6 @@ function anyEqual(g: GraphBuilder, x: string, values: readonly string[]): string
   });
   return g.node('Cast', [g.node('ReduceMax', [matches, g.int64s([1], [1])], { keepdims: 1 })], { to: BOOL });
 }
-
-/** Mirrors expression.ts: NaN propagates, x / 0 is NaN, and a non-finite result becomes NaN. */
-function deriveExpression(
-  g: GraphBuilder,
-  expression: Expression,
-  columns: Map<string, Col>,
-  anyInput: string | undefined,
-): string {
-  const visit = (node: ExprNode): string => {
-    switch (node.kind) {
-      case 'number':
-        return g.doubles([node.value]);
-      case 'column':
-        return numericTensor(g, columns, node.name);
-      case 'negate':
-        return g.node('Neg', [visit(node.arg)]);
-      case 'binary': {
-        const a = visit(node.left);
-        const b = visit(node.right);
-        if (node.op === '/') {
-          return g.node('Where', [
-            g.node('Equal', [b, g.doubles([0])]),
-            g.doubles([Number.NaN]),
-            g.node('Div', [a, b]),
-          ]);
-        }
-        return g.node(BINARY_OPS[node.op], [a, b]);
-      }
-      case 'unary_call': {
-        const a = visit(node.arg);
-        if (node.fn === 'log1p') return g.node('Log', [g.node('Add', [a, g.doubles([1])])]);
-        return g.node(UNARY_OPS[node.fn], [a]);
-      }
-      case 'variadic_call': {
-        const args = node.args.map(visit);
-        // Math.min/max return NaN when any argument is NaN; the ONNX spec leaves NaN in Min/Max
-        // unspecified (onnxruntime propagates it, other runtimes need not), so the graph says it.
-        const anyNaN = args.map((a) => g.node('IsNaN', [a])).reduce((acc, t) => g.node('Or', [acc, t]));
-        return g.node('Where', [
-          anyNaN,
-          g.doubles([Number.NaN]),
-          g.node(node.fn === 'min' ? 'Min' : 'Max', args),
-        ]);
-      }
-    }
-  };
-  let result = visit(expression.root);
-  if (expression.columns.length === 0) {
-    // A constant expression still yields one value per row.
-    if (anyInput === undefined)
-      throw new OnnxExportError(
-        `expression "${expression.source}" reads no column and the graph has no input`,
-      );
-    result = g.node('Expand', [result, g.node('Shape', [anyInput])]);
-  }
-  return g.node('Where', [g.node('IsInf', [result]), g.doubles([Number.NaN]), result]);
-}
-
-const BINARY_OPS = { '+': 'Add', '-': 'Sub', '*': 'Mul' } as const;
-const UNARY_OPS = { log: 'Log', exp: 'Exp', sqrt: 'Sqrt', abs: 'Abs' } as const;
 
 /** [N, p] double in featureNames order, with refused rows set to NaN. */
 function assembleFeatures(
