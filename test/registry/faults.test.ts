@@ -62,7 +62,10 @@ describe.skipIf(!cephAvailable)('registry when the S3 gateway stops mid-registra
       cacheDir: mkdtempSync(path.join(tmpdir(), 'kiln-cache-')),
     });
     try {
-      const attempt = registry.register({ name: 'tiny', packageDir: await writeTinyPackage() }, { actor: 'ci' });
+      const attempt = registry.register(
+        { name: 'tiny', packageDir: await writeTinyPackage() },
+        { actor: 'ci' },
+      );
       await expect(attempt).rejects.toThrow(RegistryError);
       await expect(attempt).rejects.toThrow(
         /cannot register tiny: publishing the package to s3:\/\/kiln\/faults failed, so no version was recorded: .*(unreachable|ECONNREFUSED)/,

@@ -41,7 +41,11 @@ export function parseStepConfig(raw: unknown): FeatureStepConfig {
   return parsed.data;
 }
 
-export async function fitStep(table: Table, config: FeatureStepConfig, context: FitContext): Promise<FittedStep> {
+export async function fitStep(
+  table: Table,
+  config: FeatureStepConfig,
+  context: FitContext,
+): Promise<FittedStep> {
   return getStepKind(config.step).fit(table, config, context);
 }
 
