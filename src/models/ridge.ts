@@ -125,16 +125,20 @@ export async function fitRidge(
   for (let i = 0; i < n; i++) r[i] = s[i] * (y[i] - yMean);
   const rhs = centredTVec(X, r, xMean);
 
-  const control = fitControl(options, 'iterations', params.maxIter);
-  control.check();
   const exact = params.solver === 'cholesky' || (params.solver === 'auto' && p <= CHOLESKY_MAX_FEATURES);
-  const { coef, iterations, converged } = exact
-    ? {
-        coef: solveCholesky(normalMatrix(X, s, xMean, total, params.alpha), rhs),
-        iterations: 1,
-        converged: true,
-      }
-    : await solveCg(X, s, xMean, params, rhs, control);
+  // The exact solve is one step of work; conjugate gradients report each iteration.
+  const control = fitControl(options, exact ? 'solves' : 'iterations', exact ? 1 : params.maxIter);
+  control.check();
+  let solved: { coef: Float64Array; iterations: number; converged: boolean };
+  if (exact) {
+    solved = {
+      coef: solveCholesky(normalMatrix(X, s, xMean, total, params.alpha), rhs),
+      iterations: 1,
+      converged: true,
+    };
+    await control.tick(1);
+  } else solved = await solveCg(X, s, xMean, params, rhs, control);
+  const { coef, iterations, converged } = solved;
   if (!converged)
     options.warn?.(
       `${RIDGE_REGRESSION}: conjugate gradients reached maxIter (${params.maxIter}) before the residual fell to tol ${params.tol}`,
