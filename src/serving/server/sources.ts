@@ -15,7 +15,7 @@ import {
   parseReference,
   type Registry,
 } from '../../registry/index.js';
-import type { EngineName } from '../../scoring/engine.js';
+import type { Engine, EngineName } from '../../scoring/engine.js';
 import { createEngine } from '../../scoring/engines/index.js';
 import type { ServerMetrics } from './metrics.js';
 import { checkModel, compileModel, type LiveModel, type ServedModel } from './predict.js';
@@ -60,7 +60,7 @@ export class PackageDirectorySource implements ModelSource {
 
   async load(): Promise<ServedModel> {
     const pkg = loadPackage(this.dir);
-    const engine = await createEngine(pkg, this.engine);
+    const engine = retirable(await createEngine(pkg, this.engine));
     const version =
       pkg.manifest.lineage.runId ??
       createHash('sha256')
@@ -200,8 +200,10 @@ export class ServedModels {
       await next.engine.release().catch(() => {});
       throw error;
     }
+    const previous = this.live.get(name);
     this.live.set(name, live);
     for (const listener of this.listeners) listener();
+    if (previous && previous.model.engine !== next.engine) retire(previous.model.engine);
     return live;
   }
 
@@ -209,4 +211,40 @@ export class ServedModels {
   async load(source: ModelSource): Promise<LiveModel> {
     return this.swap(source.name, await source.load());
   }
+}
+
+const RETIRE = Symbol('retire');
+
+/**
+ * An engine that can be retired once a newer model replaced it: its native resources (an onnxruntime
+ * session) are released when the last score call in flight on it returns. A request looks its model
+ * up and calls `score` in the same turn of the event loop, so no request can start on an engine after
+ * it was retired.
+ */
+function retirable(engine: Engine): Engine {
+  let inFlight = 0;
+  let retired = false;
+  const done = () => {
+    inFlight--;
+    if (retired && inFlight === 0) void engine.release().catch(() => {});
+  };
+  const wrapped: Engine & { [RETIRE]: () => void } = {
+    ...engine,
+    score(table) {
+      const result = engine.score(table);
+      if (!(result instanceof Promise)) return result;
+      inFlight++;
+      return result.finally(done);
+    },
+    release: () => engine.release(),
+    [RETIRE]: () => {
+      retired = true;
+      if (inFlight === 0) void engine.release().catch(() => {});
+    },
+  };
+  return wrapped;
+}
+
+function retire(engine: Engine): void {
+  (engine as Partial<Record<typeof RETIRE, () => void>>)[RETIRE]?.();
 }
