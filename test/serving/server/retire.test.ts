@@ -18,6 +18,9 @@ const row = () =>
     ['age', { type: 'category', values: ['30-50'] }],
   ]);
 
+/** The session class behind the factory's type: its methods are what the engine calls. */
+const Session = InferenceSession as unknown as { prototype: InferenceSession };
+
 afterEach(() => vi.restoreAllMocks());
 
 describe('engines of replaced models', () => {
@@ -26,14 +29,14 @@ describe('engines of replaced models', () => {
     const models = new ServedModels(createMetrics());
     const source = new PackageDirectorySource(packageDir, 'onnx');
     const first = await models.load(source);
-    const release = vi.spyOn(InferenceSession.prototype, 'release');
+    const release = vi.spyOn(Session.prototype, 'release');
     // The first model's next inference waits for the gate: a request in flight across the swap.
-    const run = InferenceSession.prototype.run;
+    const run = Session.prototype.run;
     let open: () => void = () => {};
     const gate = new Promise<void>((resolve) => {
       open = resolve;
     });
-    vi.spyOn(InferenceSession.prototype, 'run').mockImplementationOnce(async function (
+    vi.spyOn(Session.prototype, 'run').mockImplementationOnce(async function (
       this: InferenceSession,
       ...args: Parameters<InferenceSession['run']>
     ) {
