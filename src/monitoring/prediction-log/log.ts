@@ -13,14 +13,18 @@ export interface PredictionRecord {
   version: string;
   /** The record as validated (named fields; null for missing). */
   input: Record<string, unknown>;
-  output: { label: string | null; probabilities: Record<string, number> };
+  /**
+   * The prediction as the model's task presents it: `{label, probabilities}` (classification),
+   * `{value}` (regression), `{embedding}`; `label` is kept in its own column where the task has one.
+   */
+  output: { readonly label?: string | null; readonly [field: string]: unknown };
   latencyMs: number;
 }
 
 export interface FeedbackRecord {
   predictionId: string;
   model: string;
-  /** The true label, as a class name. */
+  /** The true label as text: a class name, or a regression target's number. */
   label: string;
   /** ISO 8601. */
   time: string;

@@ -1,6 +1,6 @@
 /** What the route plugins share: the live models, limits, the prediction log and the key check. */
 import type { FastifyReply } from 'fastify';
-import type { PredictionLog, PredictionRecord } from '../../monitoring/prediction-log/log.js';
+import type { PredictionLog } from '../../monitoring/prediction-log/log.js';
 import type { Registry } from '../../registry/registry.js';
 import type { LegacyRoute } from './config.js';
 import type { ServerMetrics } from './metrics.js';
@@ -68,9 +68,7 @@ export function logPredictions(
       model: live.model.name,
       version: live.model.version,
       input: tableRow(table, i),
-      // The task's prediction ({label, probabilities}, {value}, {embedding}); the log's type names only
-      // the classification shape so far.
-      output: presentPrediction(live, scored, i) as PredictionRecord['output'],
+      output: presentPrediction(live, scored, i),
       latencyMs,
     });
   }
