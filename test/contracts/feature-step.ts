@@ -81,7 +81,7 @@ function snapshot(table: Table): unknown {
 export function describeFeatureStepContract(contract: StepContract): void {
   const { kind } = contract;
   const context = { exclude: new Set<string>() };
-  const fit = async (table = contract.train): Promise<FittedStep> =>
+  const fitStep = async (table = contract.train): Promise<FittedStep> =>
     kind.fit(table, kind.config.parse(contract.config) as FeatureStepConfig, context);
 
   describe(`feature step contract: ${kind.name} ${JSON.stringify(contract.config)}`, () => {
@@ -93,14 +93,14 @@ export function describeFeatureStepContract(contract: StepContract): void {
     });
 
     it('fits deterministically: the same state and the same transform', async () => {
-      const a = await fit();
-      const b = await fit();
+      const a = await fitStep();
+      const b = await fitStep();
       expect(JSON.stringify(a.state)).toBe(JSON.stringify(b.state));
       expect(plain(run(a, contract.score))).toEqual(plain(run(b, contract.score)));
     });
 
     it('reloads from its JSON state to an identical transform', async () => {
-      const step = await fit();
+      const step = await fitStep();
       const loaded = kind.load(JSON.parse(JSON.stringify(step.state)));
       expect(plain(run(loaded, contract.score))).toEqual(plain(run(step, contract.score)));
       expect(loaded.reads).toEqual(step.reads);
@@ -108,7 +108,7 @@ export function describeFeatureStepContract(contract: StepContract): void {
     });
 
     it('scores a row alone as it scores it in a batch', async () => {
-      const step = await fit();
+      const step = await fitStep();
       const batch = run(step, contract.score);
       for (const r of [0, Math.floor(contract.score.nRows / 2), contract.score.nRows - 1]) {
         const alone = run(step, takeRows(contract.score, Int32Array.of(r)));
@@ -118,7 +118,7 @@ export function describeFeatureStepContract(contract: StepContract): void {
 
     it('gives what it declares, and leaves its input table untouched', async () => {
       const before = snapshot(contract.score);
-      const step = await fit();
+      const step = await fitStep();
       const output = run(step, contract.score);
       const gives = output.tensor ? 'tensor' : output.sparse ? 'sparse' : 'table';
       expect(gives).toBe(kind.gives);
@@ -132,14 +132,14 @@ export function describeFeatureStepContract(contract: StepContract): void {
     if (contract.wrongType) {
       const wrong = contract.wrongType;
       it('refuses a column of a type it does not take, naming the column', async () => {
-        await expect(fit(wrong)).rejects.toThrow(/column "[^"]+"/);
+        await expect(fitStep(wrong)).rejects.toThrow(/column "[^"]+"/);
       });
     }
 
     if ((kind as { exportOnnx?: unknown }).exportOnnx && contract.onnxParity) {
       const parity = contract.onnxParity;
       it('has an ONNX form that computes the same features within 1e-9', async () => {
-        const step = await fit();
+        const step = await fitStep();
         expect(await parity(kind, step.state, contract.score)).toBeLessThanOrEqual(1e-9);
       });
     }

@@ -98,7 +98,7 @@ export const nearestCentroid: ModelFamily<CentroidParams> = {
   },
   load(saved, context) {
     const t = saved.tensors.centroids;
-    if (!t || t.shape.length !== 2 || t.shape[0] !== context.classes.length)
+    if (t?.shape.length !== 2 || t.shape[0] !== context.classes.length)
       throw new Error('nearest_centroid: the saved model needs centroids [classes, features]');
     return centroidModel(Float64Array.from(t.data), t.shape[0], t.shape[1], Number(saved.meta.temperature));
   },
