@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { denseToCsr, type Matrix, type ModelInput } from '../data/matrix.js';
+import type { GraphBuilder as OnnxGraph } from '../onnx/graph.js';
 import { Random } from '../util/random.js';
 import type { FitOptions, FittedModel, ModelFamily, SavedModel } from './family.js';
 import { fitControl } from './fit-control.js';
@@ -10,6 +11,7 @@ import {
   resolveClassWeights,
   validateClassifierInputs,
 } from './linear-common.js';
+import { binaryColumnsOnnx, linearScoresOnnx, placeClassesOnnx } from './linear-onnx.js';
 import type { OvrTask } from './linear-svm-solver.js';
 import { resolveThreads, shared, solveTask } from './linear-svm-threads.js';
 import { fitPlattSigmoid, platt, sigmoid } from './platt.js';
@@ -80,6 +82,9 @@ export const linearSvm: ModelFamily<LinearSvmParams> = {
   },
   fit: async (X, y, options) => fitLinearSvm(matrixInput(X, LINEAR_SVM), classCodes(y, LINEAR_SVM), options),
   load: (saved, context) => loadLinearSvm(saved, context.classes),
+  exportOnnx(saved, g, features, context) {
+    return loadLinearSvm(saved, context.classes).exportOnnx(g, features);
+  },
 };
 
 /** A fitted model; decision columns follow `fittedClasses` (one column for two classes, the second positive). */
@@ -170,6 +175,39 @@ export class LinearSvmModel implements FittedModel {
       for (let c = 0; c < kk; c++) out[o + active[c]] = sum > 0 ? z[c] / sum : 1 / kk;
     }
     return out;
+  }
+
+  /**
+   * `predict` as ONNX nodes reading the [N, p] double tensor X: decision values, then per column
+   * Platt's sigmoid 1 / (1 + exp(a f + b)) = Sigmoid(-(a f + b)) normalised to sum 1 (uniform where
+   * every sigmoid underflows to 0), or the softmax of the decision values without calibration; one
+   * column and its complement for two classes; the fitted classes placed among the package's.
+   */
+  exportOnnx(g: OnnxGraph, X: string): string {
+    const kk = this.intercept.length;
+    const f = linearScoresOnnx(g, X, this.weights, this.intercept);
+    const cal = this.calibration;
+    const sigmoid = cal
+      ? g.node('Sigmoid', [
+          g.node('Neg', [
+            g.node('Add', [
+              g.node('Mul', [f, g.doubles(Array.from(cal.a), [1, kk])]),
+              g.doubles(Array.from(cal.b), [1, kk]),
+            ]),
+          ]),
+        ])
+      : undefined;
+    let proba: string;
+    if (kk === 1) proba = binaryColumnsOnnx(g, sigmoid ?? g.node('Sigmoid', [f]));
+    else if (sigmoid) {
+      const sum = g.node('ReduceSum', [sigmoid, g.int64s([1], [1])], { keepdims: 1 });
+      proba = g.node('Where', [
+        g.node('Greater', [sum, g.doubles([0])]),
+        g.node('Div', [sigmoid, sum]),
+        g.doubles([1 / kk]),
+      ]);
+    } else proba = g.node('Softmax', [f], { axis: 1 });
+    return placeClassesOnnx(g, proba, this.fittedClasses, this.classes.length);
   }
 
   save(): SavedModel {

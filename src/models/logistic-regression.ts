@@ -9,6 +9,7 @@ import {
   resolveClassWeights,
   validateClassifierInputs,
 } from './linear-common.js';
+import { binaryColumnsOnnx, featureMajor, linearScoresOnnx, placeClassesOnnx } from './linear-onnx.js';
 import { LogisticObjective, linearScores } from './logistic-objective.js';
 import { minimizeLbfgs } from './optim/lbfgs.js';
 
@@ -64,6 +65,15 @@ export const logisticRegression: ModelFamily<LogisticRegressionParams> = {
   fit: async (X, y, options) =>
     fitLogisticRegression(matrixInput(X, LOGISTIC_REGRESSION), classCodes(y, LOGISTIC_REGRESSION), options),
   load: (saved, context) => loadLogisticRegression(saved, context.classes),
+  exportOnnx(saved, g, features, context) {
+    // Logits, sigmoid or softmax (as predict), then the fitted classes placed among the package's.
+    const model = loadLogisticRegression(saved, context.classes);
+    const kk = model.intercept.length;
+    const logits = linearScoresOnnx(g, features, featureMajor(model.coef, kk), model.intercept);
+    const proba =
+      kk === 1 ? binaryColumnsOnnx(g, g.node('Sigmoid', [logits])) : g.node('Softmax', [logits], { axis: 1 });
+    return placeClassesOnnx(g, proba, model.fittedClasses, context.classes.length);
+  },
 };
 
 /** A fitted model; `coef` is row-major k' x p (k' = 1 for binary, the positive class being the second). */

@@ -3,6 +3,7 @@ import { type Matrix, type ModelInput, matTVecAdd, matVec } from '../data/matrix
 import type { FitOptions, FittedModel, ModelFamily, SavedModel } from './family.js';
 import { type FitControl, fitControl } from './fit-control.js';
 import { matrixInput } from './linear-common.js';
+import { linearScoresOnnx } from './linear-onnx.js';
 
 /**
  * Ridge (L2-regularised least squares) regression with scikit-learn's objective
@@ -43,6 +44,11 @@ export const ridgeRegression: ModelFamily<RidgeParams> = {
   },
   fit: async (X, y, options) => fitRidge(matrixInput(X, RIDGE_REGRESSION), targetValues(y), options),
   load: (saved) => loadRidge(saved),
+  exportOnnx(saved, g, features) {
+    // [N, 1] = X coef' + intercept (coef [1, p] is already feature-major p x 1).
+    const model = loadRidge(saved);
+    return linearScoresOnnx(g, features, model.coef, [model.intercept]);
+  },
 };
 
 function targetValues(y: Int32Array | Float64Array): Float64Array {

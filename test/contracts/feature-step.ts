@@ -136,7 +136,7 @@ export function describeFeatureStepContract(contract: StepContract): void {
       });
     }
 
-    if ((kind as { exportOnnx?: unknown }).exportOnnx && contract.onnxParity) {
+    if (kind.exportOnnx && contract.onnxParity) {
       const parity = contract.onnxParity;
       it('has an ONNX form that computes the same features within 1e-9', async () => {
         const step = await fitStep();

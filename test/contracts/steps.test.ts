@@ -4,6 +4,7 @@ import { getStepKind } from '../../src/features/steps/registry.js';
 import { Random } from '../../src/util/random.js';
 import { cat, num } from '../features/helpers.js';
 import { describeFeatureStepContract } from './feature-step.js';
+import { stepOnnxParity } from './onnx-parity.js';
 
 const WORDS = [
   'douleur',
@@ -118,4 +119,11 @@ const cases: { config: Record<string, unknown> & { step: string }; wrongType?: T
 ];
 
 for (const { config, wrongType } of cases)
-  describeFeatureStepContract({ kind: getStepKind(config.step), config, train, score, wrongType });
+  describeFeatureStepContract({
+    kind: getStepKind(config.step),
+    config,
+    train,
+    score,
+    wrongType,
+    onnxParity: stepOnnxParity,
+  });

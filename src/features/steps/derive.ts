@@ -1,6 +1,7 @@
 import { getColumn, isNumericColumn, numericColumn, type Table } from '../../data/table.js';
 import { evaluateExpression, parseExpression } from '../expression.js';
 import { builtinStepConfigSchema } from './configs.js';
+import { deriveExpression } from './derive-onnx.js';
 import {
   assertNotExcluded,
   type BuiltinStepKind,
@@ -19,7 +20,7 @@ export interface DeriveState extends StepState {
  * A numeric column computed from an arithmetic expression over numeric columns (see expression.ts for
  * the syntax). A name that already exists replaces that column in place; a new name is appended.
  */
-export const deriveStep: BuiltinStepKind<'derive'> = {
+export const deriveStep: BuiltinStepKind<'derive', DeriveState> = {
   name: 'derive',
   description: 'a new numeric column from an arithmetic expression over columns',
   takes: ['number', 'integer', 'boolean', 'datetime'],
@@ -41,6 +42,15 @@ export const deriveStep: BuiltinStepKind<'derive'> = {
   },
   load(raw) {
     return fittedDerive(parseState('derive', {}, raw));
+  },
+  exportOnnx({ config }, g, columns) {
+    const value = deriveExpression(
+      g,
+      parseExpression(config.expr),
+      (name) => columns.numeric(name),
+      () => columns.rowShape(),
+    );
+    columns.setNumeric(config.name, value);
   },
 };
 

@@ -13,7 +13,7 @@ export interface DropState extends StepState {
 }
 
 /** Removes columns. At scoring an absent column is fine: it is not needed. */
-export const dropStep: BuiltinStepKind<'drop'> = {
+export const dropStep: BuiltinStepKind<'drop', DropState> = {
   name: 'drop',
   description: 'remove columns',
   takes: ALL_COLUMN_TYPES,
@@ -26,6 +26,9 @@ export const dropStep: BuiltinStepKind<'drop'> = {
   },
   load(raw) {
     return fittedDrop(parseState('drop', {}, raw));
+  },
+  exportOnnx(state, _g, columns) {
+    for (const name of state.config.columns) columns.delete(name);
   },
 };
 

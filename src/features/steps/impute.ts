@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { type Column, getColumn, isNumericColumn, isStringColumn, type Table } from '../../data/table.js';
+import { assertNoMissingMarker } from '../../onnx/columns.js';
+import { OnnxExportError } from '../../onnx/errors.js';
 import { nanMean, nanMedian, numericMode, stringMode } from '../stats.js';
 import { builtinStepConfigSchema } from './configs.js';
 import {
@@ -25,7 +27,7 @@ export interface ImputeState extends StepState {
  * middle values for an even count), mean, mode (ties → smallest value), or a constant (a number for
  * numeric columns, a string such as "onbekend" for category columns).
  */
-export const imputeStep: BuiltinStepKind<'impute'> = {
+export const imputeStep: BuiltinStepKind<'impute', ImputeState> = {
   name: 'impute',
   description: 'fill missing values with a training median, mean, mode or a constant',
   takes: ['number', 'integer', 'boolean', 'datetime', 'category', 'string', 'text'],
@@ -45,6 +47,22 @@ export const imputeStep: BuiltinStepKind<'impute'> = {
     if (state.fills.length !== state.columns.length)
       throw new Error('invalid impute step state: one fill per column');
     return fittedImpute(state);
+  },
+  exportOnnx({ columns: names, fills }, g, columns) {
+    names.forEach((name, j) => {
+      const fill = fills[j];
+      const kind = columns.kind(name);
+      if (typeof fill === 'number' && kind === 'numeric') {
+        const x = columns.numeric(name);
+        columns.setNumeric(name, g.node('Where', [g.node('IsNaN', [x]), g.doubles([fill]), x]));
+      } else if (typeof fill === 'string' && kind === 'string') {
+        assertNoMissingMarker([fill], `the fill of column "${name}"`);
+        const x = columns.string(name);
+        columns.setString(name, g.node('Where', [columns.isMissing(name), g.strings([fill]), x]));
+      } else {
+        throw new OnnxExportError(`column "${name}" is ${kind}, but its fill is a ${typeof fill}`);
+      }
+    });
   },
 };
 

@@ -4,7 +4,7 @@ import { imputeStep } from './impute.js';
 import { oneHotStep } from './one-hot.js';
 import { ordinalStep } from './ordinal.js';
 import { scaleStep } from './scale.js';
-import { tfidfStep } from './tfidf.js';
+import { tfidfStep } from './tfidf-step.js';
 
 export {
   type BuiltinStepConfig,

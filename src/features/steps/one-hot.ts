@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { type Column, getColumn, isStringColumn, stringColumn, type Table } from '../../data/table.js';
+import { assertNoMissingMarker, equalsAny, isMissingString, MISSING_STRING } from '../../onnx/columns.js';
+import { DOUBLE } from '../../onnx/graph.js';
 import { sortedLevels } from '../stats.js';
 import { builtinStepConfigSchema } from './configs.js';
 import {
@@ -36,7 +38,7 @@ export interface OneHotState extends StepState {
  * value included, when none was seen) gives all zeros (`unseen: 'ignore'`) or an invalid row
  * (`unseen: 'error'`); with `missing: 'ignore'` a missing value is always all zeros.
  */
-export const oneHotStep: BuiltinStepKind<'one_hot'> = {
+export const oneHotStep: BuiltinStepKind<'one_hot', OneHotState> = {
   name: 'one_hot',
   description: 'one 0/1 column per training level (pandas get_dummies)',
   takes: ['category', 'string', 'text'],
@@ -71,6 +73,37 @@ export const oneHotStep: BuiltinStepKind<'one_hot'> = {
       missingLevel: z.boolean(),
     });
     return fittedOneHot(parseState('one_hot', { encodings: z.array(encoding) }, raw));
+  },
+  exportOnnx({ config, encodings }, g, columns) {
+    const dropFirst = config.drop === 'first' ? 1 : 0;
+    const inputs = encodings.map(({ column }) => columns.string(column));
+    for (const { column } of encodings) columns.delete(column);
+    encodings.forEach(({ column, levels, missingLevel }, e) => {
+      assertNoMissingMarker(levels, `the levels of column "${column}"`);
+      const x = inputs[e];
+      // "" (missing) stands for the `nan` level; any other value matches at most one real level.
+      const all = missingLevel ? [...levels, MISSING_STRING] : [...levels];
+      const kept = all.slice(dropFirst);
+      if (kept.length > 0) {
+        const block = g.node('Cast', [g.node('Equal', [x, g.strings(kept, [1, kept.length])])], {
+          to: DOUBLE,
+        });
+        const outputs = [...levels, ...(missingLevel ? [MISSING_LEVEL] : [])].slice(dropFirst);
+        columns.setBlock(
+          outputs.map((level) => `${column}_${level}`),
+          block,
+        );
+      }
+      if (config.unseen === 'error') {
+        // Refused: a value matching no level (missing included), unless missing values are ignored.
+        const unknown = g.node('Not', [equalsAny(g, x, all)]);
+        columns.refuse(
+          config.missing === 'ignore' && !missingLevel
+            ? g.node('And', [unknown, g.node('Not', [isMissingString(g, x)])])
+            : unknown,
+        );
+      }
+    });
   },
 };
 

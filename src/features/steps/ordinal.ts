@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { getColumn, isStringColumn, stringColumn, type Table } from '../../data/table.js';
+import { assertNoMissingMarker, equalsAny } from '../../onnx/columns.js';
+import { OnnxExportError } from '../../onnx/errors.js';
+import { DOUBLE } from '../../onnx/graph.js';
 import { sortedLevels } from '../stats.js';
 import { builtinStepConfigSchema } from './configs.js';
 import {
@@ -25,7 +28,7 @@ export interface OrdinalState extends StepState {
  * training levels. A missing value stays missing (NaN); an unseen level is NaN (`unseen: 'nan'`) or an
  * invalid row (`unseen: 'error'`).
  */
-export const ordinalStep: BuiltinStepKind<'ordinal'> = {
+export const ordinalStep: BuiltinStepKind<'ordinal', OrdinalState> = {
   name: 'ordinal',
   description: 'integer codes of levels, in an explicit or sorted order',
   takes: ['category', 'string', 'text'],
@@ -54,6 +57,27 @@ export const ordinalStep: BuiltinStepKind<'ordinal'> = {
   },
   load(raw) {
     return fittedOrdinal(parseState('ordinal', { levels: z.array(z.string()) }, raw));
+  },
+  exportOnnx({ config, levels }, g, columns) {
+    assertNoMissingMarker(levels, `the levels of column "${config.column}"`);
+    if (levels.length === 0) throw new OnnxExportError(`ordinal column "${config.column}" has no levels`);
+    const x = columns.string(config.column);
+    const matches = g.node('Cast', [g.node('Equal', [x, g.strings(levels, [1, levels.length])])], {
+      to: DOUBLE,
+    });
+    // One-hot rows times the codes 0..L-1 give the code; no match (missing or unseen) gives NaN.
+    const codes = g.doubles(
+      levels.map((_, k) => k),
+      [levels.length, 1],
+    );
+    const known = equalsAny(g, x, levels);
+    const code = g.node('Where', [known, g.node('MatMul', [matches, codes]), g.doubles([Number.NaN])]);
+    if (config.unseen === 'error') {
+      columns.refuse(
+        g.node('And', [g.node('Not', [known]), g.node('Not', [columns.isMissing(config.column)])]),
+      );
+    }
+    columns.setNumeric(config.column, code);
   },
 };
 

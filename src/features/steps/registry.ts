@@ -8,7 +8,7 @@ import { oneHotStep } from './one-hot.js';
 import { ordinalStep } from './ordinal.js';
 import { scaleStep } from './scale.js';
 import { type FitContext, type FittedStep, issues, type StepKind } from './step.js';
-import { tfidfStep } from './tfidf.js';
+import { tfidfStep } from './tfidf-step.js';
 
 /** The step kinds Kiln ships. */
 function builtinSteps(): StepKind[] {

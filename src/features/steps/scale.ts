@@ -26,7 +26,7 @@ export interface ScaleState extends StepState {
  * (variance within rounding of zero, by the same bound) is divided by 1. Missing values stay missing;
  * outputs are type number.
  */
-export const scaleStep: BuiltinStepKind<'scale'> = {
+export const scaleStep: BuiltinStepKind<'scale', ScaleState> = {
   name: 'scale',
   description: 'standardise with the training mean and population standard deviation',
   takes: ['number', 'integer', 'boolean', 'datetime'],
@@ -51,6 +51,15 @@ export const scaleStep: BuiltinStepKind<'scale'> = {
       throw new Error('invalid scale step state: one mean and one scale per column');
     }
     return fittedScale(state);
+  },
+  exportOnnx({ columns: names, means, scales }, g, columns) {
+    names.forEach((name, j) => {
+      const x = columns.numeric(name);
+      columns.setNumeric(
+        name,
+        g.node('Div', [g.node('Sub', [x, g.doubles([means[j]])]), g.doubles([scales[j]])]),
+      );
+    });
   },
 };
 

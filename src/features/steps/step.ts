@@ -3,6 +3,8 @@ import type { FeatureStepConfig } from '../../config/schema.js';
 import type { CsrMatrix } from '../../data/matrix.js';
 import { type Column, type ColumnType, getColumn, type Table } from '../../data/table.js';
 import type { Tensor } from '../../data/tensor.js';
+import type { OnnxColumns } from '../../onnx/columns.js';
+import type { GraphBuilder } from '../../onnx/graph.js';
 import { type BuiltinStepName, builtinStepConfigSchema, type StepConfig } from './configs.js';
 
 export type { BuiltinStepConfig, BuiltinStepName, StepConfig } from './configs.js';
@@ -71,7 +73,10 @@ export interface FitContext {
  * A kind of feature step, registered by name (`registerFeatureStep`): its config schema, how it fits
  * on training rows, and how a fitted step is restored from the state a package stores.
  */
-export interface StepKind<C extends FeatureStepConfig = FeatureStepConfig> {
+export interface StepKind<
+  C extends FeatureStepConfig = FeatureStepConfig,
+  S extends StepState<C> = StepState<C>,
+> {
   readonly name: string;
   readonly description: string;
   /** The column types it reads; the pipeline refuses a step configured on a column of another type. */
@@ -84,10 +89,20 @@ export interface StepKind<C extends FeatureStepConfig = FeatureStepConfig> {
   fit(table: Table, config: C, context: FitContext): FittedStep | Promise<FittedStep>;
   /** Restores a fitted step from its `state` (validated: it may come from a manifest on disk). */
   load(state: unknown): FittedStep;
+  /**
+   * Adds the fitted step to an ONNX graph (its state already validated by `load`): reads the columns it
+   * needs from `columns` and sets or deletes what its `transform` writes or removes; sparse features as
+   * one block (`setBlock`), refused rows with `refuse`. Throws `OnnxExportError` for a state the graph
+   * cannot express. Absent: a pipeline with this step has no ONNX graph.
+   */
+  exportOnnx?(state: S, graph: GraphBuilder, columns: OnnxColumns): void;
 }
 
-/** A built-in kind, typed by its name. */
-export type BuiltinStepKind<K extends BuiltinStepName> = StepKind<StepConfig<K>> & { readonly name: K };
+/** A built-in kind, typed by its name (and its state, for `exportOnnx`). */
+export type BuiltinStepKind<
+  K extends BuiltinStepName,
+  S extends StepState<StepConfig<K>> = StepState<StepConfig<K>>,
+> = StepKind<StepConfig<K>, S> & { readonly name: K };
 
 /**
  * Resolves a columns selector against the column types present at fit. 'numeric' means number and

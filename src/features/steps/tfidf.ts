@@ -1,17 +1,12 @@
-import { z } from 'zod';
 import type { CsrMatrix } from '../../data/matrix.js';
 import { getColumn, isStringColumn, type Table } from '../../data/table.js';
-import { fitTfidf, loadTfidf, type TfidfVectorizer } from '../text/tfidf.js';
-import { builtinStepConfigSchema } from './configs.js';
-import {
-  assertNotExcluded,
-  type BuiltinStepKind,
-  type FittedStep,
-  parseState,
-  type StepConfig,
-  type StepState,
-} from './step.js';
+import type { TfidfVectorizer } from '../text/tfidf.js';
+import type { FittedStep, StepConfig, StepState } from './step.js';
 
+/**
+ * The fitted tfidf step and its state; the kind (fit, load, ONNX form) is in tfidf-step.ts, apart
+ * because the ONNX form (text/onnx.ts) reads this module's state type.
+ */
 export interface TfidfStepState extends StepState {
   readonly config: StepConfig<'tfidf'>;
   /** Terms in column order. */
@@ -20,36 +15,18 @@ export interface TfidfStepState extends StepState {
   readonly idf: readonly number[];
 }
 
-/**
- * TF-IDF of one text column, as scikit-learn's TfidfVectorizer: sparse features named
- * `${name}:${term}`, appended by the pipeline after the table's feature columns. Several tfidf steps may
- * read the same column (word and char_wb n-grams, each with its own name). A missing text is an empty
- * document: an all-zero row.
- */
-export const tfidfStep: BuiltinStepKind<'tfidf'> = {
-  name: 'tfidf',
-  description: 'TF-IDF of a text column (scikit-learn TfidfVectorizer), as sparse features',
-  takes: ['text', 'string', 'category'],
-  gives: 'sparse',
-  config: builtinStepConfigSchema('tfidf'),
-  fit(table, config, context) {
-    assertNotExcluded(config.column, context);
-    const texts = textValues(table, config.column);
-    const { vectorizer, X } = fitTfidf(texts, config);
-    return fittedTfidf({ config, ...vectorizer.state() }, vectorizer, { texts, X });
-  },
-  load(raw) {
-    const state = parseState('tfidf', { vocabulary: z.array(z.string()), idf: z.array(z.number()) }, raw);
-    return fittedTfidf(state, loadTfidf(state.config, state));
-  },
-};
-
 /** Feature-name prefix: the configured name, else `${column}_words` or `${column}_chars`. */
-function tfidfName(config: StepConfig<'tfidf'>): string {
+export function tfidfName(config: StepConfig<'tfidf'>): string {
   return config.name ?? `${config.column}_${config.analyzer === 'word' ? 'words' : 'chars'}`;
 }
 
-function fittedTfidf(
+/** The step's sparse feature names, `${name}:${term}` in vocabulary order. */
+export function tfidfFeatureNames(state: TfidfStepState): string[] {
+  const name = tfidfName(state.config);
+  return state.vocabulary.map((term) => `${name}:${term}`);
+}
+
+export function fittedTfidf(
   state: TfidfStepState,
   vectorizer: TfidfVectorizer,
   training?: { texts: readonly (string | null)[]; X: CsrMatrix },
@@ -66,7 +43,7 @@ function fittedTfidf(
     transform: (table) => table,
     sparse: {
       name,
-      featureNames: state.vocabulary.map((term) => `${name}:${term}`),
+      featureNames: tfidfFeatureNames(state),
       transform(table) {
         const texts = textValues(table, column);
         const X = fitted?.texts === texts ? fitted.X : vectorizer.transform(texts);
@@ -77,7 +54,7 @@ function fittedTfidf(
   };
 }
 
-function textValues(table: Table, name: string): readonly (string | null)[] {
+export function textValues(table: Table, name: string): readonly (string | null)[] {
   const column = getColumn(table, name);
   if (!isStringColumn(column))
     throw new Error(`column "${name}" is ${column.type}: tfidf needs a text, string or category column`);

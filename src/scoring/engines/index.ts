@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { PackagedModel } from '../../packaging/load.js';
-import { exportPipelineToOnnx } from '../../packaging/onnx.js';
+import { exportPipelineToOnnx, onnxOutputName } from '../../packaging/onnx.js';
 import type { Engine, EngineName } from '../engine.js';
 import { jsEngine } from './js.js';
 import { OnnxEngine, type OnnxEngineOptions } from './onnx.js';
@@ -21,6 +21,7 @@ export async function createEngine(
   return OnnxEngine.create(graph ? path.join(model.dir, graph) : exportPipelineToOnnx(model), {
     ...options,
     width: model.task.width(model.output),
+    output: onnxOutputName(model.task.name),
     classes: model.output.classes,
     explain: (table) => model.pipeline.transform(table).rowErrors,
   });

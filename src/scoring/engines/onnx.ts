@@ -15,8 +15,16 @@ export interface OnnxEngineOptions {
    * for batches of a few hundred rows of a linear pipeline a thread pool costs more than it saves.
    */
   intraOpNumThreads?: number;
-  /** Score values per row the graph must return. Default: the count of its `kiln.classes` metadata. */
+  /**
+   * Score values per row the graph must return. Default: its `kiln.width` metadata, else the count of
+   * its `kiln.classes` metadata (graphs exported before `kiln.width`).
+   */
   width?: number;
+  /**
+   * The graph output holding the scores (`onnxOutputName(task)`: `probabilities` for classification,
+   * `predictions` for regression). Default: its `kiln.output` metadata, else `probabilities`.
+   */
+  output?: string;
   /**
    * The package's class order: the graph's `kiln.classes` metadata, when it has some, must be the same
    * (probability columns mean nothing in another order).
@@ -34,7 +42,8 @@ export const GRAPH_REFUSED = 'refused by the ONNX graph (it scored NaN); the JS 
 
 /**
  * Runs a Kiln ONNX pipeline graph (see packaging/onnx.ts) with onnxruntime-node: one [N, 1] input per
- * raw signature column, NaN / "" for missing values, `probabilities` [N, width] out. The JS pipeline
+ * raw signature column, NaN / "" for missing values, the task's output [N, width] out (`probabilities`
+ * for classification, `predictions` for regression). The JS pipeline
  * does not run per request: rows the graph refuses come back NaN, and only for those rows (rare) is the
  * JS pipeline asked why, so a client still gets the row and the column.
  */
@@ -48,6 +57,8 @@ export class OnnxEngine implements Engine {
     readonly width: number,
     /** The graph's class order (its metadata), empty when it declares none. */
     readonly classes: readonly string[],
+    /** The output read: the scores. */
+    readonly output: string,
     private readonly explain: OnnxEngineOptions['explain'],
   ) {}
 
@@ -55,24 +66,27 @@ export class OnnxEngine implements Engine {
   static async create(model: Uint8Array | string, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
     const bytes = typeof model === 'string' ? new Uint8Array(await readFile(model)) : model;
     const where = typeof model === 'string' ? model : 'ONNX model';
-    const classes = kilnClasses(bytes, where);
-    if (classes === undefined && options.width === undefined)
+    const metadata = kilnMetadata(bytes, where);
+    const classes = metadata['kiln.classes'] ? (JSON.parse(metadata['kiln.classes']) as string[]) : undefined;
+    const declaredWidth = metadata['kiln.width'] ? Number(metadata['kiln.width']) : undefined;
+    if (classes === undefined && options.width === undefined && declaredWidth === undefined)
       throw new Error(`${where}: no "kiln.classes" metadata; export it with exportPipelineToOnnx`);
     if (classes && options.classes && options.classes.length > 0 && !sameList(classes, options.classes))
       throw new Error(
         `${where}: the graph's classes [${classes.join(', ')}] are not the package's [${options.classes.join(', ')}]`,
       );
-    const width = options.width ?? classes!.length;
+    const width = options.width ?? declaredWidth ?? classes!.length;
+    const output = options.output ?? metadata['kiln.output'] ?? ONNX_OUTPUT;
     const session = await InferenceSession.create(bytes, {
       intraOpNumThreads: options.intraOpNumThreads ?? 1,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     });
-    if (!session.outputNames.includes(ONNX_OUTPUT)) {
+    if (!session.outputNames.includes(output)) {
       await session.release();
       throw new Error(
-        `${where}: the graph has no "${ONNX_OUTPUT}" output (outputs: ${session.outputNames.join(', ')})`,
+        `${where}: the graph has no "${output}" output (outputs: ${session.outputNames.join(', ')})`,
       );
     }
     const inputs = session.inputMetadata.map((meta) => {
@@ -84,7 +98,7 @@ export class OnnxEngine implements Engine {
       }
       return { name: meta.name, type };
     });
-    return new OnnxEngine(session, inputs, width, classes ?? [], options.explain);
+    return new OnnxEngine(session, inputs, width, classes ?? [], output, options.explain);
   }
 
   /** Row-major N x width scores; rows the graph refuses are NaN, with their reasons. */
@@ -133,11 +147,11 @@ export class OnnxEngine implements Engine {
         );
       }
     }
-    const result = await this.session.run(feeds, [ONNX_OUTPUT]);
-    const output = result[ONNX_OUTPUT] as Tensor;
+    const result = await this.session.run(feeds, [this.output]);
+    const output = result[this.output] as Tensor;
     if (output.type !== 'float64' || output.data.length !== n * this.width) {
       throw new Error(
-        `ONNX output "${ONNX_OUTPUT}" is ${output.type} [${output.dims}], expected float64 [${n}, ${this.width}]`,
+        `ONNX output "${this.output}" is ${output.type} [${output.dims}], expected float64 [${n}, ${this.width}]`,
       );
     }
     return output.data as Float64Array;
@@ -148,16 +162,15 @@ export class OnnxEngine implements Engine {
   }
 }
 
-/** Class order from the graph's `kiln.classes` metadata; undefined when the graph has none. */
-function kilnClasses(bytes: Uint8Array, where: string): string[] | undefined {
+/** The graph's metadata_props (`kiln.classes`, `kiln.width`, `kiln.output`, ...). */
+function kilnMetadata(bytes: Uint8Array, where: string): Record<string, string> {
   let model: OnnxTypes.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (error) {
     throw new Error(`${where}: not an ONNX model (${(error as Error).message})`, { cause: error });
   }
-  const entry = model.metadataProps.find((p) => p.key === 'kiln.classes');
-  return entry?.value ? (JSON.parse(entry.value) as string[]) : undefined;
+  return Object.fromEntries(model.metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

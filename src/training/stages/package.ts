@@ -62,8 +62,11 @@ export function packageModel(
       pipelineState: fitted.pipeline.state(),
       modelSaved: saved,
       classes: set.classes,
+      task: set.task.name,
       family: set.family.name,
       name: project.name,
+      positive: set.positiveName,
+      threshold: cv.threshold,
     });
   } catch (error) {
     if (!(error instanceof OnnxExportError)) throw error;

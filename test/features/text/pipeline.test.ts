@@ -16,8 +16,6 @@ import {
   tfidfStepSchema,
 } from '../../../src/features/index.js';
 import { fitTfidf } from '../../../src/features/text/tfidf.js';
-import { logisticRegression, logisticRegressionParams } from '../../../src/models/logistic-regression.js';
-import { exportPipelineToOnnx, OnnxExportError } from '../../../src/packaging/onnx.js';
 
 const QUESTIONS = [
   "Est-ce que l'ibuprofène est contre-indiqué pendant la grossesse ?",
@@ -202,24 +200,6 @@ describe('tfidf step in the feature pipeline', () => {
     ]) {
       expect(() => parseStepConfig({ step: 'tfidf', column: 'q', ...bad })).toThrow();
     }
-  });
-
-  it('makes the ONNX export fail with OnnxExportError, so training writes the package without a graph', async () => {
-    const { pipeline, X } = await fitPipeline(STEPS, questions(), EXCLUDE);
-    const classes = ['a', 'b', 'c'];
-    const y = Int32Array.from([0, 1, 0, 2, 1, 1]);
-    const model = await logisticRegression.fit(X, y, {
-      params: logisticRegressionParams.parse({}),
-      task: 'multiclass',
-      classes,
-      seed: 0,
-    });
-    const modelSaved = model.save();
-    const source = { pipelineState: pipeline.state(), modelSaved, classes };
-    expect(() => exportPipelineToOnnx(source)).toThrow(OnnxExportError);
-    expect(() => exportPipelineToOnnx(source)).toThrow(
-      /feature step 1 \(tfidf\): .*"tfidf" has no ONNX form/,
-    );
   });
 
   it('reads a text column from CSV as strings, multi-line cells included', async () => {

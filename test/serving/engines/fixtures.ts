@@ -8,6 +8,7 @@ import { writeCustomerRiskLikeCsv } from '../../../src/quickstart/customer-risk-
 import { quickstartProject } from '../../../src/quickstart/project.js';
 import { trainProject } from '../../../src/training/train.js';
 import { Random } from '../../../src/util/random.js';
+import { textQuestions } from '../server/text-fixture.js';
 
 /**
  * A temp folder whose metadata and artifact stores are the only places training writes to; the
@@ -237,4 +238,122 @@ export function nanRows(proba: Float64Array, k: number): number {
   let count = 0;
   for (let i = 0; i < proba.length; i += k) if (Number.isNaN(proba[i])) count++;
   return count;
+}
+
+const REGRESSION_REGIONS = ['north', 'south', 'east'];
+
+/**
+ * A ridge regression project: y linear in two numbers and a region; x1 has gaps (imputed), and the
+ * derived ratio is missing where x2 = 5, so those rows are refused.
+ */
+export async function regressionPackage(dir: string): Promise<string> {
+  const csv = path.join(dir, 'prices.csv');
+  const rng = new Random(21);
+  const lines = ['x1,x2,region,y'];
+  for (let i = 0; i < 800; i++) {
+    const x1 = 10 * rng.next();
+    const x2 = rng.int(11);
+    const region = REGRESSION_REGIONS[rng.int(3)];
+    const y = 10 + 3 * x1 - 2 * x2 + (region === 'south' ? 4 : 0) + 0.5 * rng.normal();
+    lines.push([rng.next() < 0.05 ? 'NA' : x1.toFixed(4), x2 === 5 ? 6 : x2, region, y.toFixed(4)].join(','));
+  }
+  writeFileSync(csv, `${lines.join('\n')}\n`);
+  return trainPackage(dir, {
+    name: 'engines-regression',
+    seed: 0,
+    data: {
+      source: { path: csv },
+      schema: {
+        x1: { type: 'number' },
+        x2: { type: 'number' },
+        region: { type: 'category' },
+        y: { type: 'number', nullable: false },
+      },
+    },
+    target: { column: 'y' },
+    split: { strategy: 'random', folds: 3 },
+    features: [
+      { step: 'impute', columns: ['x1'], strategy: 'median' },
+      { step: 'derive', name: 'ratio', expr: 'x1 / (x2 - 5)' },
+      { step: 'one_hot', columns: ['region'] },
+      { step: 'scale', columns: ['x1', 'x2', 'ratio'] },
+    ],
+    model: { family: 'ridge', params: { alpha: 1 } },
+    evaluation: { headline: 'rmse' },
+  });
+}
+
+/** Scoring rows for the regression package: gaps, x2 = 5 (refused), unseen and missing regions. */
+export function regressionRows(n: number, seed: number): Table {
+  const rng = new Random(seed);
+  const x1 = Float64Array.from({ length: n }, () => (rng.next() < 0.05 ? Number.NaN : 10 * rng.next()));
+  const x2 = Float64Array.from({ length: n }, () => rng.int(11));
+  const region = Array.from({ length: n }, () =>
+    oneOf(rng, [...REGRESSION_REGIONS, 'west', null], [0.3, 0.3, 0.3, 0.05, 0.05]),
+  );
+  return makeTable(
+    Object.entries<Column>({
+      x1: { type: 'number', values: x1 },
+      x2: { type: 'number', values: x2 },
+      region: { type: 'category', values: region },
+    }),
+  );
+}
+
+/**
+ * A text project as posos' (TF-IDF words 1-2 and char_wb 2-4, accents stripped, sublinear tf), with a
+ * Platt-calibrated linear SVM: four intents, or two with `binary`.
+ */
+export async function textSvmPackage(dir: string, options: { binary?: boolean } = {}): Promise<string> {
+  const name = options.binary ? 'svm-binary' : 'svm-intents';
+  const csv = path.join(dir, `${name}.csv`);
+  const keep = options.binary ? new Set(['posologie', 'effets']) : undefined;
+  const rows = textQuestions(700, 5).filter((r) => !keep || keep.has(r.intent));
+  const cell = (text: string) => `"${text.replaceAll('"', '""')}"`;
+  writeFileSync(csv, `question,intent\n${rows.map((r) => `${cell(r.question)},${r.intent}`).join('\n')}\n`);
+  return trainPackage(dir, {
+    name,
+    seed: 0,
+    data: {
+      source: { path: csv },
+      schema: { question: { type: 'text', nullable: false }, intent: { type: 'category', nullable: false } },
+    },
+    target: { column: 'intent' },
+    split: { strategy: 'stratified', folds: 3 },
+    features: [
+      {
+        step: 'tfidf',
+        column: 'question',
+        analyzer: 'word',
+        ngramRange: [1, 2],
+        stripAccents: true,
+        sublinearTf: true,
+      },
+      {
+        step: 'tfidf',
+        column: 'question',
+        analyzer: 'char_wb',
+        ngramRange: [2, 4],
+        stripAccents: true,
+        sublinearTf: true,
+      },
+    ],
+    model: { family: 'linear_svm', params: { C: 0.5, calibration: 'sigmoid' } },
+    evaluation: { headline: options.binary ? 'roc_auc' : 'f1_macro' },
+    registry: { register: 'never' },
+  });
+}
+
+/** Questions to score: the generator's, plus empty, missing, unseen, accented and emoji texts. */
+export function textRows(n: number, seed: number): Table {
+  const texts: (string | null)[] = textQuestions(n, seed).map((r) => r.question);
+  texts.push(
+    '',
+    null,
+    'zzz qwerty',
+    'ÉFFETS SECONDAIRES du Doliprane ?',
+    'dose 💊 par jour',
+    "l'enfant  et l'alcool",
+  );
+  return makeTable([['question', { type: 'text', values: texts }]]);
 }

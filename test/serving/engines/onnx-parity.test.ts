@@ -7,13 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Matrix } from '../../../src/data/matrix.js';
 import { type Column, makeTable, takeRows } from '../../../src/data/table.js';
 import { fitPipeline, loadPipeline } from '../../../src/features/pipeline.js';
+import { dropStep, registerFeatureStep, type StepKind } from '../../../src/features/steps/index.js';
+import { fitLinearSvm, linearSvmParams } from '../../../src/models/linear-svm.js';
 import {
   fitLogisticRegression,
   loadLogisticRegression,
   logisticRegressionParams,
 } from '../../../src/models/logistic-regression.js';
 import { loadPackage, type PackagedModel } from '../../../src/packaging/load.js';
-import { exportPipelineToOnnx, ONNX_FILE } from '../../../src/packaging/onnx.js';
+import {
+  exportPipelineToOnnx,
+  ONNX_FILE,
+  ONNX_OUTPUT,
+  ONNX_REGRESSION_OUTPUT,
+} from '../../../src/packaging/onnx.js';
 import { createEngine } from '../../../src/scoring/engines/index.js';
 import { jsEngine } from '../../../src/scoring/engines/js.js';
 import { GRAPH_REFUSED, OnnxEngine } from '../../../src/scoring/engines/onnx.js';
@@ -24,6 +31,8 @@ import {
   multiclassPackage,
   multiclassRows,
   nanRows,
+  regressionPackage,
+  regressionRows,
   trainingSandbox,
 } from './fixtures.js';
 
@@ -32,10 +41,12 @@ const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof 
 const sandbox = trainingSandbox();
 let risk: PackagedModel;
 let multi: PackagedModel;
+let ridge: PackagedModel;
 
 beforeAll(async () => {
   risk = loadPackage(await customerRiskPackage(path.join(sandbox.dir)));
   multi = loadPackage(await multiclassPackage(path.join(sandbox.dir)));
+  ridge = loadPackage(await regressionPackage(path.join(sandbox.dir)));
 }, 180_000);
 
 afterAll(() => sandbox.cleanup());
@@ -119,6 +130,85 @@ describe('ONNX export of a 4-class pipeline using every step kind', () => {
     expect(maxAbsDiff(got, expected)).toBeLessThanOrEqual(1e-5);
     expect(got[2]).toBe(0);
     await engine.release();
+  });
+});
+
+describe('a linear SVM on the every-step pipeline (fitted in memory)', () => {
+  for (const calibration of ['sigmoid', 'none'] as const) {
+    it(`${calibration}: matches predict within 1e-5 and refuses the rows the JS pipeline refuses`, async () => {
+      const pipeline = loadPipeline(multi.manifest.features);
+      const train = multiclassRows(1500, 12);
+      const { X, rowErrors } = pipeline.transform(train);
+      const keep = [...Array(train.nRows).keys()].filter((i) => !rowErrors.has(i));
+      const classes = multi.output.classes;
+      const { X: Xk } = pipeline.transform(takeRows(train, keep));
+      const y = Int32Array.from(keep, (i) => i % classes.length);
+      const model = await fitLinearSvm(Xk as Matrix, y, {
+        params: linearSvmParams.parse({ calibration, calibrationFolds: 3 }),
+        task: 'multiclass',
+        classes,
+        seed: 1,
+      });
+      expect(X.kind).toBe('dense');
+      const bytes = exportPipelineToOnnx({
+        pipelineState: multi.manifest.features,
+        modelSaved: model.save(),
+        classes,
+        family: 'linear_svm',
+      });
+      const rows = multiclassRows(2000, 13);
+      const scored = pipeline.transform(rows);
+      const expected = model.predict(scored.X);
+      for (const row of scored.rowErrors.keys()) expected.fill(Number.NaN, row * 4, row * 4 + 4);
+      const engine = await OnnxEngine.create(bytes);
+      const got = await engine.run(rows);
+      const diff = maxAbsDiff(got, expected);
+      console.log(`linear_svm (${calibration}) parity: max |onnx - js| = ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThanOrEqual(1e-5);
+      // The SVM's normalisation would turn NaN decision values into 1/k: refused rows are masked after it.
+      expect(nanRows(got, 4)).toBe(scored.rowErrors.size);
+      expect(scored.rowErrors.size).toBeGreaterThan(0);
+      await engine.release();
+    });
+  }
+});
+
+describe('a ridge regression package', () => {
+  it('exports its task: a "predictions" [N, 1] output the engine reads, refused rows NaN', async () => {
+    expect(ridge.manifest.task).toBe('regression');
+    expect(ridge.manifest.model.onnx).toBe(ONNX_FILE);
+    const bytes = exportPipelineToOnnx(ridge);
+    const meta = Object.fromEntries(onnx.ModelProto.decode(bytes).metadataProps.map((p) => [p.key, p.value]));
+    expect(meta).toMatchObject({
+      'kiln.task': 'regression',
+      'kiln.output': 'predictions',
+      'kiln.width': '1',
+    });
+    const session = await InferenceSession.create(bytes);
+    expect(session.outputNames).toEqual([ONNX_REGRESSION_OUTPUT]);
+    await session.release();
+
+    const rows = regressionRows(1500, 3);
+    const js = await jsEngine(ridge).score(rows);
+    expect(js.rowErrors.size).toBeGreaterThan(0);
+    // From the bytes alone (the width and output from the graph's metadata), and through createEngine.
+    const bare = await OnnxEngine.create(bytes);
+    expect(bare.width).toBe(1);
+    const got = await bare.run(rows);
+    const diff = maxAbsDiff(got, js.scores);
+    console.log(`ridge parity: max |onnx - js| = ${diff.toExponential(2)} over ${rows.nRows} rows`);
+    expect(diff).toBeLessThanOrEqual(1e-9);
+    const viaCreate = await createEngine(ridge, 'onnx');
+    const scored = await viaCreate.score(rows);
+    expect(maxAbsDiff(scored.scores, js.scores)).toBeLessThanOrEqual(1e-9);
+    expect([...scored.rowErrors.keys()].sort()).toEqual([...js.rowErrors.keys()].sort());
+    await Promise.all([bare.release(), viaCreate.release()]);
+  });
+
+  it('classification graphs keep the "probabilities" output', async () => {
+    const session = await InferenceSession.create(exportPipelineToOnnx(multi));
+    expect(session.outputNames).toEqual([ONNX_OUTPUT]);
+    await session.release();
   });
 });
 
@@ -208,6 +298,22 @@ describe('unsupported exports fail with a clear error', () => {
     classes: risk.manifest.output.classes,
   });
 
+  it('a step kind without an ONNX form, naming the step', () => {
+    const kind = 'no_onnx_step';
+    // A registered kind (as a project's own) whose fitted step passes its table through.
+    registerFeatureStep({
+      ...dropStep,
+      name: kind,
+      exportOnnx: undefined,
+      load: (state: unknown) => ({ state, reads: [], writes: [], transform: (table: unknown) => table }),
+    } as unknown as StepKind);
+    const s = source();
+    s.pipelineState.steps.push({ config: { step: kind } });
+    expect(() => exportPipelineToOnnx(s)).toThrow(
+      `cannot export to ONNX: feature step 7 (${kind}): the "${kind}" step kind has no ONNX form`,
+    );
+  });
+
   it('an unknown step kind', () => {
     const s = source();
     s.pipelineState.steps.push({ config: { step: 'bucketize', column: 'deposits' } });
@@ -216,7 +322,7 @@ describe('unsupported exports fail with a clear error', () => {
 
   it('another model family', () => {
     expect(() => exportPipelineToOnnx({ ...source(), family: 'gradient_boosting' })).toThrow(
-      'cannot export to ONNX: model family "gradient_boosting" has no ONNX export (supported: logistic_regression)',
+      'cannot export to ONNX: model family "gradient_boosting" has no ONNX export (supported: linear_svm, logistic_regression, ridge)',
     );
     const manifest = { ...risk.manifest, model: { ...risk.manifest.model, family: 'mlp' } };
     expect(() => exportPipelineToOnnx({ manifest, model: risk.model })).toThrow('model family "mlp"');

@@ -1,13 +1,17 @@
-import type { Expression, ExprNode } from '../features/expression.js';
-import { OnnxExportError } from '../onnx/errors.js';
-import type { GraphBuilder } from '../onnx/graph.js';
+import type { GraphBuilder } from '../../onnx/graph.js';
+import type { Expression, ExprNode } from '../expression.js';
 
-/** Mirrors expression.ts: NaN propagates, x / 0 is NaN, and a non-finite result becomes NaN. */
+/**
+ * The ONNX form of a derive expression over [N, 1] double columns. Mirrors expression.ts: NaN
+ * propagates, x / 0 is NaN, and a non-finite result becomes NaN.
+ * @param column a numeric column's [N, 1] tensor
+ * @param rowShape the int64 shape [N, 1] of a column, for an expression that reads none
+ */
 export function deriveExpression(
   g: GraphBuilder,
   expression: Expression,
   column: (name: string) => string,
-  anyInput: string | undefined,
+  rowShape: () => string,
 ): string {
   const visit = (node: ExprNode): string => {
     switch (node.kind) {
@@ -50,11 +54,7 @@ export function deriveExpression(
   let result = visit(expression.root);
   if (expression.columns.length === 0) {
     // A constant expression still yields one value per row.
-    if (anyInput === undefined)
-      throw new OnnxExportError(
-        `expression "${expression.source}" reads no column and the graph has no input`,
-      );
-    result = g.node('Expand', [result, g.node('Shape', [anyInput])]);
+    result = g.node('Expand', [result, rowShape()]);
   }
   return g.node('Where', [g.node('IsInf', [result]), g.doubles([Number.NaN]), result]);
 }
