@@ -13,16 +13,93 @@ export const COLUMN_TYPES = [
   'sequence',
 ] as const;
 
+/**
+ * Media types a blob column may declare (`mediaTypes`); each is recognised by its leading bytes, so a
+ * blob of another kind is refused with a reason.
+ */
+export const BLOB_MEDIA_TYPES = [
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/bmp',
+  'image/tiff',
+  'application/pdf',
+  'audio/wav',
+] as const;
+export type BlobMediaType = (typeof BLOB_MEDIA_TYPES)[number];
+
+/** A blob column's size limit when it declares no `maxBytes`: 8 MiB decoded. */
+export const DEFAULT_BLOB_MAX_BYTES = 8 * 1024 * 1024;
+
+const sequenceLengthSchema = z
+  .strictObject({
+    min: z.number().int().min(0).optional(),
+    max: z.number().int().positive().optional(),
+  })
+  .refine((length) => length.min === undefined || length.max === undefined || length.min <= length.max, {
+    message: 'length.min is larger than length.max',
+  });
+
+type ColumnTypeName = (typeof COLUMN_TYPES)[number];
+const only = (type: ColumnTypeName) => (t: ColumnTypeName) => t !== type;
+
+/**
+ * Options that only some column types take: refused elsewhere with a message naming who takes them.
+ * `values`, `min` and `max` stay tolerated on the scalar types that ignored them before.
+ */
+const TYPE_OPTIONS = [
+  { key: 'fields', takenBy: 'sequence', refused: only('sequence') },
+  { key: 'length', takenBy: 'sequence', refused: only('sequence') },
+  { key: 'maxBytes', takenBy: 'blob', refused: only('blob') },
+  { key: 'mediaTypes', takenBy: 'blob', refused: only('blob') },
+  { key: 'values', takenBy: 'category', refused: (t) => t === 'sequence' || t === 'blob' },
+  { key: 'min', takenBy: 'number, integer, datetime and sequence', refused: (t) => t === 'blob' },
+  { key: 'max', takenBy: 'number, integer, datetime and sequence', refused: (t) => t === 'blob' },
+] as const satisfies readonly {
+  key: string;
+  takenBy: string;
+  refused: (type: ColumnTypeName) => boolean;
+}[];
+
 /** One column of the declared input schema. */
-export const columnSpecSchema = z.strictObject({
-  type: z.enum(COLUMN_TYPES),
-  nullable: z.boolean().default(true),
-  /** Allowed values of a category column; others are invalid (see `unseen` in one_hot for scoring). */
-  values: z.array(z.string()).optional(),
-  min: z.number().optional(),
-  max: z.number().optional(),
-  description: z.string().optional(),
-});
+export const columnSpecSchema = z
+  .strictObject({
+    type: z.enum(COLUMN_TYPES),
+    nullable: z.boolean().default(true),
+    /** Allowed values of a category column; others are invalid (see `unseen` in one_hot for scoring). */
+    values: z.array(z.string()).optional(),
+    /** Smallest and largest allowed value (a sequence column: of every value of every timestep). */
+    min: z.number().optional(),
+    max: z.number().optional(),
+    description: z.string().optional(),
+    /**
+     * Sequence columns: the names of the numbers each timestep carries, e.g. ['s1', 's2']; a cell is
+     * then a JSON array of timesteps, each an array in this order or an object keyed by these names.
+     * Absent: one number per timestep (`[0.5, 0.7, ...]`).
+     */
+    fields: z
+      .array(z.string().min(1))
+      .min(1)
+      .refine((names) => new Set(names).size === names.length, { message: 'fields repeat a name' })
+      .optional(),
+    /** Sequence columns: how many timesteps a cell may have. */
+    length: sequenceLengthSchema.optional(),
+    /** Blob columns: the largest blob, in bytes once decoded from base64 (default 8 MiB). */
+    maxBytes: z.number().int().positive().optional(),
+    /** Blob columns: the kinds of content allowed, recognised by their leading bytes (default: any). */
+    mediaTypes: z.array(z.enum(BLOB_MEDIA_TYPES)).min(1).optional(),
+  })
+  .superRefine((spec, context) => {
+    for (const { key, takenBy, refused } of TYPE_OPTIONS) {
+      if (spec[key] !== undefined && refused(spec.type))
+        context.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key} applies to ${takenBy} columns, not to a ${spec.type} column`,
+        });
+    }
+  });
 export type ColumnSpec = z.infer<typeof columnSpecSchema>;
 
 export const sourceSchema = z.strictObject({

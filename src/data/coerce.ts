@@ -1,9 +1,13 @@
 /**
  * Cell coercion: one raw cell to the typed value its ColumnSpec declares, or the reason it cannot be.
- * Numeric-like types give a number (NaN = missing), string-like types a string (null = missing), the
+ * Numeric-like types give a number (NaN = missing), string-like types a string, sequences a
+ * Float64Array (a JSON array in the cell), blobs a Uint8Array (base64 in the cell); null = missing: the
  * representation of `Table`. A coercer is built once per column so the per-cell path does no lookups.
  */
 import type { ColumnSpec } from '../config/schema.js';
+import { blobDecoder } from './blob-cell.js';
+import { problemsText, problemText } from './cells.js';
+import { sequenceDecoder } from './sequence-cell.js';
 import type { RawValue } from './source.js';
 
 /** Why a cell does not fit its column, e.g. `"abc" is not a number`. */
@@ -11,7 +15,10 @@ export class Invalid {
   constructor(readonly reason: string) {}
 }
 
-export type Coercer = (raw: RawValue) => number | string | null | Invalid;
+/** A cell's value as a Table column holds it. */
+export type CellValue = number | string | Float64Array | Uint8Array | null;
+
+export type Coercer = (raw: RawValue) => CellValue | Invalid;
 
 /** A decimal number as text: sign, digits, optional fraction and exponent; no hex, no thousands separators. */
 export const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -37,9 +44,43 @@ export function coercer(spec: ColumnSpec, missing: ReadonlySet<string>): Coercer
     case 'string':
     case 'text':
       return stringCoercer(spec, missing);
-    default:
-      throw new Error(`column type ${spec.type} has no cell representation`);
+    case 'sequence':
+      return sequenceCoercer(spec, missing);
+    case 'blob':
+      return blobCoercer(spec, missing);
   }
+}
+
+/** A JSON array of timesteps in the cell (a Parquet list or list of structs arrives as such JSON). */
+function sequenceCoercer(spec: ColumnSpec, missing: ReadonlySet<string>): Coercer {
+  const { decode } = sequenceDecoder(spec);
+  return (raw) => {
+    if (raw === null) return null;
+    if (typeof raw !== 'string') return new Invalid(`${show(raw)} is not a JSON array of timesteps`);
+    const text = raw.trim();
+    if (missing.has(raw) || missing.has(text)) return null;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      return new Invalid(`${show(raw)} is not JSON (${(error as Error).message})`);
+    }
+    const decoded = decode(value);
+    return decoded instanceof Float64Array ? decoded : new Invalid(problemsText(decoded));
+  };
+}
+
+/** Base64 in the cell (a Parquet BLOB arrives as base64). */
+function blobCoercer(spec: ColumnSpec, missing: ReadonlySet<string>): Coercer {
+  const decode = blobDecoder(spec);
+  return (raw) => {
+    if (raw === null) return null;
+    if (typeof raw !== 'string') return new Invalid(`${show(raw)} is not base64 text`);
+    const text = raw.trim();
+    if (missing.has(raw) || missing.has(text)) return null;
+    const decoded = decode(text);
+    return decoded instanceof Uint8Array ? decoded : new Invalid(problemText(decoded));
+  };
 }
 
 function numberCoercer(spec: ColumnSpec, missing: ReadonlySet<string>): Coercer {

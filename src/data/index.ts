@@ -1,5 +1,5 @@
 /** The data layer: declared sources read, validated and fingerprinted; schema inference; splits. */
-export { type Coercer, cellText, coercer, Invalid, parseIsoDatetime } from './coerce.js';
+export { type CellValue, type Coercer, cellText, coercer, Invalid, parseIsoDatetime } from './coerce.js';
 export {
   DataError,
   type DataErrorDetails,

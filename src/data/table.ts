@@ -1,7 +1,8 @@
 /**
  * Columnar in-memory data. Numeric-like columns live in Float64Array with NaN for missing, so feature
  * steps and models work on typed arrays without boxing; string-like columns keep null for missing.
- * Blob and sequence columns exist so image and sensor scenarios share the same table.
+ * Blob columns (bytes) and sequence columns (timesteps of numbers) hold one typed array per cell, so
+ * image and sensor scenarios share the same table.
  */
 import { COLUMN_TYPES } from '../config/schema.js';
 
@@ -22,13 +23,19 @@ export interface StringColumn {
   readonly values: (string | null)[];
 }
 
+/** Binary values (image bytes), null for missing; files and requests carry them as base64. */
 export interface BlobColumn {
   readonly type: 'blob';
   readonly values: (Uint8Array | null)[];
 }
 
+/**
+ * Series of timesteps, each `width` numbers (the schema's `fields`, or 1): a cell is a Float64Array of
+ * timesteps × width, timestep-major, so timestep t's values are `[t * width, (t + 1) * width)`.
+ */
 export interface SequenceColumn {
   readonly type: 'sequence';
+  readonly width: number;
   readonly values: (Float64Array | null)[];
 }
 
@@ -51,6 +58,21 @@ export function isNumericColumn(column: Column): column is NumericColumn {
 
 export function isStringColumn(column: Column): column is StringColumn {
   return column.type === 'category' || column.type === 'string' || column.type === 'text';
+}
+
+export function isSequenceColumn(column: Column): column is SequenceColumn {
+  return column.type === 'sequence';
+}
+
+/**
+ * A column of `type` over `values`: a Float64Array for numeric-like types, an array of cells otherwise
+ * (`width`: values per timestep of a sequence column).
+ */
+export function makeColumn(type: ColumnType, values: Float64Array | readonly unknown[], width = 1): Column {
+  const numeric = NUMERIC_TYPES.includes(type);
+  if (numeric !== values instanceof Float64Array)
+    throw new Error(`a ${type} column holds ${numeric ? 'a Float64Array' : 'an array of cells'}`);
+  return (type === 'sequence' ? { type, width, values } : { type, values }) as Column;
 }
 
 export function makeTable(columns: ReadonlyMap<string, Column> | Iterable<[string, Column]>): Table {
@@ -100,7 +122,7 @@ export function takeColumn(column: Column, indices: ArrayLike<number>): Column {
   }
   const values = new Array(indices.length);
   for (let i = 0; i < indices.length; i++) values[i] = column.values[indices[i]];
-  return { type: column.type, values } as Column;
+  return makeColumn(column.type, values, isSequenceColumn(column) ? column.width : 1);
 }
 
 export function withColumn(table: Table, name: string, column: Column): Table {
@@ -136,8 +158,15 @@ export function concatTables(tables: readonly Table[]): Table {
       out.set(name, { type: first.type, values });
     } else {
       const values: unknown[] = [];
-      for (const t of tables) for (const v of getColumn(t, name).values) values.push(v);
-      out.set(name, { type: first.type, values } as Column);
+      for (const t of tables) {
+        const column = getColumn(t, name);
+        if (isSequenceColumn(first) && isSequenceColumn(column) && column.width !== first.width)
+          throw new Error(
+            `column "${name}" has ${first.width} values per timestep in one table, ${column.width} in another`,
+          );
+        for (const v of column.values) values.push(v);
+      }
+      out.set(name, makeColumn(first.type, values, isSequenceColumn(first) ? first.width : 1));
     }
   }
   return { nRows, columns: out };

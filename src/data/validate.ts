@@ -3,10 +3,11 @@
  * every row. A row is accepted whole or rejected with one reason naming its line, column and value.
  */
 import type { ColumnSpec, DataConfig, SourceConfig } from '../config/schema.js';
-import { type Coercer, cellText, coercer, Invalid } from './coerce.js';
+import { type CellValue, type Coercer, cellText, coercer, Invalid } from './coerce.js';
 import { DataError, DataValidationError, type LocationUnit, type RejectedRow } from './errors.js';
+import { sequenceWidth } from './sequence-cell.js';
 import type { RawBatch, RawSource, RawValue } from './source.js';
-import { type Column, STRING_TYPES, type Table, takeRows } from './table.js';
+import { type Column, makeColumn, NUMERIC_TYPES, type Table, takeRows } from './table.js';
 
 export interface ValidationPolicy {
   onInvalid: DataConfig['onInvalid'];
@@ -35,8 +36,8 @@ export interface ValidatedChunk {
 }
 
 interface OpenChunk {
-  /** Per table column: Float64Array for numeric-like types, an array for string-like ones. */
-  readonly values: (Float64Array | (string | null)[])[];
+  /** Per table column: Float64Array for numeric-like types, an array of cells for the others. */
+  readonly values: (Float64Array | CellValue[])[];
   readonly lines: Int32Array;
   readonly rejects: RejectedRow[];
   readonly cells: (readonly RawValue[])[] | null;
@@ -87,21 +88,11 @@ export class RowValidator {
     this.unit = source.unit;
     this.columns = Object.keys(schema);
     this.specs = Object.values(schema);
-    this.numeric = this.specs.map((spec) => !STRING_TYPES.includes(spec.type));
+    this.numeric = this.specs.map((spec) => NUMERIC_TYPES.includes(spec.type));
     this.width = source.width;
     this.chunkRows = policy.chunkRows;
     this.failFast = policy.onInvalid === 'fail';
     this.keepCells = policy.keepCells ?? false;
-    const unreadable = this.columns.filter(
-      (name) => schema[name].type === 'blob' || schema[name].type === 'sequence',
-    );
-    if (unreadable.length > 0) {
-      throw new DataError(
-        file,
-        `${columnList(unreadable)} declared as blob/sequence cannot be read from a table file`,
-        { columns: unreadable },
-      );
-    }
     const unknownRequired = policy.requiredNonNull.filter((name) => !Object.hasOwn(schema, name));
     if (unknownRequired.length > 0) {
       throw new DataError(file, `required ${columnList(unknownRequired)} not in the schema`, {
@@ -213,7 +204,7 @@ export class RowValidator {
           return reject(line, column.name, raw, 'missing value in a non-nullable column', cells);
       }
       if (column.numeric) (chunk.values[column.tableIndex] as Float64Array)[n] = value as number;
-      else (chunk.values[column.tableIndex] as (string | null)[])[n] = value as string | null;
+      else (chunk.values[column.tableIndex] as CellValue[])[n] = value;
     }
     return null;
   }
@@ -222,7 +213,7 @@ export class RowValidator {
     const size = this.chunkRows;
     return {
       values: this.specs.map((_, i) =>
-        this.numeric[i] ? new Float64Array(size) : new Array<string | null>(size),
+        this.numeric[i] ? new Float64Array(size) : new Array<CellValue>(size),
       ),
       lines: new Int32Array(size),
       rejects: [],
@@ -236,15 +227,15 @@ export class RowValidator {
     const n = chunk.accepted;
     const columns = new Map<string, Column>();
     this.columns.forEach((name, i) => {
-      const type = this.specs[i].type;
+      const spec = this.specs[i];
       if (this.numeric[i]) {
         const all = chunk.values[i] as Float64Array;
         // A copy, not a view, so a short chunk does not pin the full-size buffer.
-        columns.set(name, { type, values: n === all.length ? all : all.slice(0, n) } as Column);
+        columns.set(name, makeColumn(spec.type, n === all.length ? all : all.slice(0, n)));
       } else {
-        const values = chunk.values[i] as (string | null)[];
+        const values = chunk.values[i] as CellValue[];
         values.length = n;
-        columns.set(name, { type, values } as Column);
+        columns.set(name, makeColumn(spec.type, values, sequenceWidth(spec)));
       }
     });
     const table = { nRows: n, columns };

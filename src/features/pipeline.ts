@@ -131,13 +131,19 @@ export async function fitPipeline(
   const consumed = new Set(fitted.flatMap((step) => (step.sparse || step.tensor ? step.reads : [])));
   const dense = [...current.columns.keys()].filter((name) => !exclude.has(name) && !consumed.has(name));
   if (tensor) {
-    if (dense.length > 0 || blocks.length > 0)
+    if (dense.length > 0 || blocks.length > 0) {
+      const structured = dense.filter((name) => STRUCTURED.has(current.columns.get(name)!.type));
       throw new Error(
         `feature pipeline: a tensor step's tensor is the model's whole input, but ${[
           ...dense.map((name) => `column "${name}"`),
           ...blocks.map((_, b) => `sparse block ${b + 1}`),
-        ].join(', ')} would be features too: drop them or exclude them`,
+        ].join(', ')} would be features too: drop them or exclude them${
+          structured.length > 0
+            ? ` (${structured.map((name) => `"${name}"`).join(', ')}: ${STRUCTURED_HINT})`
+            : ''
+        }`,
       );
+    }
   } else {
     checkFeatureColumns(current, dense, blocks.length > 0, allowMissing, options.consumer);
   }
@@ -237,9 +243,11 @@ function makePipeline(state: PipelineState, steps: readonly FittedStep[]): Fitte
 function inputColumn(table: Table, input: InputColumn) {
   const column = table.columns.get(input.name);
   if (!column) throw new Error(`input has no column "${input.name}", which the feature pipeline needs`);
+  // Numeric-like and string-like types stand in for each other; a sequence or blob only for itself.
   const sameKind =
     (isNumericColumn(column) && NUMERIC.has(input.type)) ||
-    (isStringColumn(column) && STRING.has(input.type));
+    (isStringColumn(column) && STRING.has(input.type)) ||
+    column.type === input.type;
   if (!sameKind)
     throw new Error(
       `input column "${input.name}" is ${column.type}; the feature pipeline was fitted on ${input.type}`,
@@ -248,6 +256,10 @@ function inputColumn(table: Table, input: InputColumn) {
 }
 
 const NUMERIC: ReadonlySet<ColumnType> = new Set(['number', 'integer', 'boolean', 'datetime']);
+/** Columns of one typed array per row, which only a step can turn into features. */
+const STRUCTURED: ReadonlySet<ColumnType> = new Set(['sequence', 'blob']);
+const STRUCTURED_HINT =
+  'add a step that turns it into features (e.g. a registered step that makes a tensor of it), or drop it';
 const STRING: ReadonlySet<ColumnType> = new Set(['category', 'string', 'text']);
 
 /** Raw columns read by a step before any step wrote them, and raw columns that are features as they are. */
@@ -297,7 +309,7 @@ function checkFeatureColumns(
     } else if (column.type === 'datetime') {
       problems.push(`column "${name}" is datetime: derive a numeric feature from it, or drop it`);
     } else if (!isNumericColumn(column)) {
-      problems.push(`column "${name}" is ${column.type}: drop it or exclude it`);
+      problems.push(`column "${name}" is ${column.type}: ${STRUCTURED_HINT}`);
     } else {
       let missing = 0;
       let infinite = 0;

@@ -18,6 +18,7 @@ import { describeFeatureStepContract } from '../contracts/feature-step.js';
 import { describeModelFamilyContract } from '../contracts/model-family.js';
 import { num } from '../features/helpers.js';
 import { runCli, type ServeProcess, startServe } from '../serving/server/built-cli.js';
+import { expectSdkOnlyImports } from '../support/sdk-project.js';
 import { interactions, nearestCentroid } from './project/plugins.js';
 
 const PROJECT = fileURLToPath(new URL('./project', import.meta.url));
@@ -74,13 +75,7 @@ describe('a project with its own family and step, through the SDK only', () => {
   });
 
   it('imports nothing but the SDK and its own files', () => {
-    for (const file of ['plugins.ts', 'kiln.config.ts']) {
-      const source = readFileSync(path.join(PROJECT, file), 'utf8');
-      const specifiers = [...source.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
-      expect(specifiers.length).toBeGreaterThan(0);
-      for (const specifier of specifiers)
-        expect(specifier === 'kiln' || specifier.startsWith('./')).toBe(true);
-    }
+    expectSdkOnlyImports(PROJECT);
   });
 
   it('trains, packages and registers with the built CLI, and serves the registered version over HTTP', async () => {

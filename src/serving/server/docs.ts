@@ -3,10 +3,12 @@
  * not from route schemas: validation happens in `validation.ts` so its errors list every bad field.
  * @fastify/swagger serves this object by reference, so `refresh` (after every swap) is what it shows.
  */
-import type { ColumnSpec } from '../../config/schema.js';
+import { type ColumnSpec, DEFAULT_BLOB_MAX_BYTES } from '../../config/schema.js';
+import { formatBytes } from '../../data/blob-cell.js';
 import type { LegacyRoute } from './config.js';
 import type { LiveModel } from './predict.js';
-import { outputsOf } from './routes/v2.js';
+import { inputOf, outputsOf } from './routes/v2.js';
+import type { ColumnRule } from './validation.js';
 
 type Schema = Record<string, unknown>;
 
@@ -32,6 +34,8 @@ export function emptyDocument(version: string): OpenApiDocument {
 }
 
 function columnSchema(spec: ColumnSpec): Schema {
+  if (spec.type === 'sequence') return sequenceSchema(spec);
+  if (spec.type === 'blob') return blobSchema(spec);
   const schema: Schema = {};
   if (spec.type === 'number') schema.type = 'number';
   else if (spec.type === 'integer') schema.type = 'integer';
@@ -43,9 +47,53 @@ function columnSchema(spec: ColumnSpec): Schema {
   }
   if (spec.min !== undefined) schema.minimum = spec.min;
   if (spec.max !== undefined) schema.maximum = spec.max;
+  return described(schema, spec);
+}
+
+function described(schema: Schema, spec: ColumnSpec, about?: string): Schema {
   if (spec.nullable) schema.nullable = true;
-  if (spec.description) schema.description = spec.description;
+  const text = [spec.description, about].filter(Boolean).join(' ');
+  if (text) schema.description = text;
   return schema;
+}
+
+/** A sequence field: an array of timesteps, each a number, or an array / object of the `fields`. */
+function sequenceSchema(spec: ColumnSpec): Schema {
+  const number: Schema = { type: 'number' };
+  if (spec.min !== undefined) number.minimum = spec.min;
+  if (spec.max !== undefined) number.maximum = spec.max;
+  const { fields } = spec;
+  const timestep: Schema = fields
+    ? {
+        oneOf: [
+          { type: 'array', items: number, minItems: fields.length, maxItems: fields.length },
+          {
+            type: 'object',
+            required: fields,
+            properties: Object.fromEntries(fields.map((field) => [field, number])),
+            additionalProperties: false,
+          },
+        ],
+      }
+    : number;
+  const schema: Schema = { type: 'array', items: timestep };
+  if (spec.length?.min !== undefined) schema.minItems = spec.length.min;
+  if (spec.length?.max !== undefined) schema.maxItems = spec.length.max;
+  const each = fields
+    ? `each [${fields.join(', ')}] or {${fields.map((f) => `"${f}": …`).join(', ')}}`
+    : 'each a number';
+  return described(schema, spec, `Timesteps, ${each}.`);
+}
+
+/** A blob field: base64 (or a base64 data URL), limited in decoded size and, if declared, media type. */
+function blobSchema(spec: ColumnSpec): Schema {
+  const limit = formatBytes(spec.maxBytes ?? DEFAULT_BLOB_MAX_BYTES);
+  const types = spec.mediaTypes ? `; ${spec.mediaTypes.join(', ')}` : '';
+  return described(
+    { type: 'string', format: 'byte' },
+    spec,
+    `Base64 bytes (or a data: URL with ;base64), at most ${limit} decoded${types}.`,
+  );
 }
 
 const ERROR = {
@@ -171,7 +219,7 @@ export function refreshDocument(
     paths[`/v2/models/${name}/infer`] = {
       post: {
         summary: `Open Inference Protocol v2 inference with ${name}`,
-        description: `One input tensor per signature column (${columns.map((c) => c.name).join(', ')}); outputs ${v2Outputs(live)}.`,
+        description: `One input tensor per signature column (${columns.map(v2Input).join(', ')}; a blob's BYTES are base64 strings); outputs ${v2Outputs(live)}.`,
         tags: [name],
         requestBody: { required: true, ...json({ type: 'object', required: ['inputs'] }) },
         responses: { 200: { description: 'Inference response' }, ...errorResponses },
@@ -227,6 +275,13 @@ function instancesAnswer(live: LiveModel): string {
 function feedbackLabelSchema(properties: Record<string, Schema>): Schema | undefined {
   const predicted = properties.label ?? properties.value ?? properties.labels;
   return predicted && { ...predicted, description: 'the true outcome, in the form the model predicts it' };
+}
+
+/** A v2 input tensor as the docs list it: `readings (FP64 [n, timesteps, 2])`. */
+function v2Input(rule: ColumnRule): string {
+  const { datatype, shape } = inputOf(rule);
+  const sizes = shape.map((size, axis) => (size >= 0 ? size : axis === 0 ? 'n' : 'timesteps'));
+  return `${rule.name} (${datatype} [${sizes.join(', ')}])`;
 }
 
 /** The v2 infer outputs of a model's task, as the docs list them. */

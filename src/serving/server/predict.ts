@@ -3,7 +3,10 @@
  * timed into its own histogram. A request holds one `LiveModel` from start to end, so a swap never mixes
  * two versions inside a request. What the scores mean comes from the package's task.
  */
-import type { Table } from '../../data/table.js';
+import { createHash } from 'node:crypto';
+import { sampleBlob } from '../../data/blob-cell.js';
+import { sampleSequence, sequenceJson } from '../../data/sequence-cell.js';
+import { isSequenceColumn, type Table } from '../../data/table.js';
 import type { Manifest } from '../../packaging/manifest.js';
 import type { Engine, EngineOutput } from '../../scoring/engine.js';
 import { type DecisionRule, decide, type Task, type TaskOutput } from '../../tasks/index.js';
@@ -201,20 +204,28 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** Row i of a validated table as named JSON values (null for missing), as the prediction log stores it. */
+/**
+ * Row i of a validated table as named JSON values (null for missing), as the prediction log stores it:
+ * sequences as arrays of timesteps, blobs as their size and digest, never their bytes.
+ */
 export function tableRow(table: Table, i: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, column] of table.columns) {
     const v = column.values[i];
-    out[name] =
-      typeof v === 'number' ? (Number.isNaN(v) ? null : column.type === 'boolean' ? v === 1 : v) : v;
+    if (typeof v === 'number') out[name] = Number.isNaN(v) ? null : column.type === 'boolean' ? v === 1 : v;
+    else if (v instanceof Float64Array)
+      out[name] = sequenceJson(v, isSequenceColumn(column) ? column.width : 1);
+    else if (v instanceof Uint8Array)
+      out[name] = { bytes: v.byteLength, sha256: createHash('sha256').update(v).digest('hex') };
+    else out[name] = v;
   }
   return out;
 }
 
 /**
- * A row every valid signature accepts: in-range numbers, the first allowed category. Scoring it proves a
- * freshly loaded model works end to end before it takes traffic.
+ * A row every valid signature accepts: in-range numbers, the first allowed category, a sequence of the
+ * declared length and a small blob of an allowed media type. Scoring it proves a freshly loaded model
+ * works end to end before it takes traffic.
  */
 export function probeRecord(live: LiveModel): Record<string, unknown> {
   const record: Record<string, unknown> = {};
@@ -224,6 +235,8 @@ export function probeRecord(live: LiveModel): Record<string, unknown> {
       const low = spec.min ?? (spec.max !== undefined ? Math.min(0, spec.max) : 0);
       record[name] = spec.type === 'integer' ? Math.ceil(low) : low;
     } else if (spec.type === 'datetime') record[name] = new Date(spec.min ?? 0).toISOString();
+    else if (spec.type === 'sequence') record[name] = sampleSequence(spec);
+    else if (spec.type === 'blob') record[name] = sampleBlob(spec);
     else record[name] = spec.values?.[0] ?? (spec.nullable ? null : '');
   }
   return record;

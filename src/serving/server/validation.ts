@@ -2,11 +2,16 @@
  * Request validation against a model's input signature, straight into the columnar `Table` the frozen
  * pipeline reads (typed arrays, no CSV round trip). Cell rules are the CSV reader's (`data/coerce`), so a
  * value is valid over HTTP exactly when it is valid in a file; JSON adds strict types on top (a number
- * column takes JSON numbers, not numeric strings) and `null` is the one missing marker.
+ * column takes JSON numbers, not numeric strings) and `null` is the one missing marker. A sequence
+ * field is the JSON array a file cell holds as text, a blob field the same base64 string; problems
+ * inside them are reported down to the element (`/0/readings/3/s2`).
  */
 import type { ColumnSpec } from '../../config/schema.js';
-import { type Coercer, coercer, Invalid } from '../../data/coerce.js';
-import type { Column, Table } from '../../data/table.js';
+import { blobDecoder } from '../../data/blob-cell.js';
+import { type CellProblem, describeJson, pointerSegment } from '../../data/cells.js';
+import { type CellValue, coercer, Invalid } from '../../data/coerce.js';
+import { sequenceDecoder, sequenceWidth } from '../../data/sequence-cell.js';
+import { type Column, makeColumn, NUMERIC_TYPES, type Table } from '../../data/table.js';
 
 /** One problem with a request, at its JSON Pointer (RFC 6901) path. */
 export interface FieldError {
@@ -16,15 +21,16 @@ export interface FieldError {
 
 export type ExtraFields = 'reject' | 'ignore';
 
-type JsonKind = 'number' | 'boolean' | 'string';
-
 export interface ColumnRule {
   readonly name: string;
   readonly spec: ColumnSpec;
+  /** Held in a Float64Array (NaN = missing); otherwise an array of cells (null = missing). */
   readonly numeric: boolean;
-  readonly json: JsonKind;
   readonly nullable: boolean;
-  readonly coerce: Coercer;
+  /** Numbers per timestep (sequence columns; 1 otherwise). */
+  readonly width: number;
+  /** A present JSON value → its cell, or the problems below the field (pointers relative to it). */
+  readonly read: (raw: unknown) => CellValue | CellProblem[];
 }
 
 /** A signature compiled once per served model: per-column rules and a name lookup. */
@@ -42,27 +48,46 @@ export function compileSignature(
   inputs: readonly (ColumnSpec & { name: string })[],
   idColumn?: string,
 ): Signature {
-  const columns = inputs.map(({ name, ...spec }): ColumnRule => {
-    const numeric = spec.type === 'number' || spec.type === 'integer' || spec.type === 'boolean';
-    const json: JsonKind =
-      spec.type === 'boolean'
-        ? 'boolean'
-        : spec.type === 'number' || spec.type === 'integer'
-          ? 'number'
-          : 'string';
-    return {
+  const columns = inputs.map(
+    ({ name, ...spec }): ColumnRule => ({
       name,
       spec,
-      numeric: numeric || spec.type === 'datetime',
-      json,
+      numeric: NUMERIC_TYPES.includes(spec.type),
       nullable: spec.nullable,
-      coerce: coercer(spec, NO_MISSING_TOKENS),
-    };
-  });
+      width: sequenceWidth(spec),
+      read: reader(spec),
+    }),
+  );
   return {
     columns,
     index: new Map(columns.map((c, j) => [c.name, j])),
     passThrough: new Set(idColumn ? [idColumn] : []),
+  };
+}
+
+/** How one column reads a present JSON value: strict JSON types, then the file's cell rules. */
+function reader(spec: ColumnSpec): ColumnRule['read'] {
+  const at = (reason: string): CellProblem[] => [{ pointer: '', place: '', reason }];
+  if (spec.type === 'sequence') return sequenceDecoder(spec).decode;
+  if (spec.type === 'blob') {
+    const decode = blobDecoder(spec);
+    return (raw) => {
+      const value = decode(raw);
+      return value instanceof Uint8Array ? value : [value];
+    };
+  }
+  const json =
+    spec.type === 'boolean'
+      ? 'boolean'
+      : spec.type === 'number' || spec.type === 'integer'
+        ? 'number'
+        : 'string';
+  const coerce = coercer(spec, NO_MISSING_TOKENS);
+  return (raw) => {
+    if (typeof raw !== json)
+      return at(`expected a ${json}${json === 'string' ? '' : ' or null'}, got ${describeJson(raw)}`);
+    const value = coerce(raw as string | number | boolean);
+    return value instanceof Invalid ? at(value.reason) : value;
   };
 }
 
@@ -78,7 +103,7 @@ export type RowLayout =
       readonly positions: readonly number[];
       readonly names: readonly string[];
       /** Signature index → typed default for columns instances do not carry. */
-      readonly fill: ReadonlyMap<number, number | string | null>;
+      readonly fill: ReadonlyMap<number, CellValue>;
       /** Signature indices neither carried nor filled: missing in every row. */
       readonly absent: readonly number[];
     };
@@ -104,7 +129,7 @@ export function instanceLayout(
   });
   if (new Set(positions).size !== positions.length)
     throw new Error(`instance columns repeat a name: ${names.join(', ')}`);
-  const fill = new Map<number, number | string | null>();
+  const fill = new Map<number, CellValue>();
   const absent: number[] = [];
   const problems: string[] = [];
   signature.columns.forEach((rule, j) => {
@@ -125,46 +150,18 @@ export function instanceLayout(
   return { kind: 'instances', positions, names, fill, absent };
 }
 
-/** Pointer-escapes one path segment (RFC 6901: `~` → `~0`, `/` → `~1`). */
-function segment(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-function jsonType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string')
-    return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)}`;
-  return `${typeof value} ${String(value)}`;
-}
-
 /** One cell: its typed value (NaN / null when missing or invalid), errors appended with `path`. */
-function cellValue(
-  rule: ColumnRule,
-  raw: unknown,
-  path: string,
-  errors: FieldError[],
-): number | string | null {
+function cellValue(rule: ColumnRule, raw: unknown, path: string, errors: FieldError[]): CellValue {
   const missing = rule.numeric ? Number.NaN : null;
   if (raw === undefined || raw === null) {
     if (!rule.nullable)
       errors.push({ path, reason: raw === null ? 'null for a required field' : 'missing required field' });
     return missing;
   }
-  if (typeof raw !== rule.json) {
-    errors.push({
-      path,
-      reason: `expected a ${rule.json}${rule.json === 'string' ? '' : ' or null'}, got ${jsonType(raw)}`,
-    });
-    return missing;
-  }
-  const value = rule.coerce(raw as string | number | boolean);
-  if (value instanceof Invalid) {
-    errors.push({ path, reason: value.reason });
-    return missing;
-  }
-  return value;
+  const value = rule.read(raw);
+  if (!Array.isArray(value)) return value;
+  for (const problem of value) errors.push({ path: path + problem.pointer, reason: problem.reason });
+  return missing;
 }
 
 /**
@@ -181,9 +178,9 @@ export function rowsToTable(
   const n = rows.length;
   const { columns } = signature;
   const p = columns.length;
-  const arrays = columns.map((c) => (c.numeric ? new Float64Array(n) : new Array<string | null>(n)));
-  // Numeric rules always yield numbers (NaN when missing), string rules strings or null.
-  const data = arrays as unknown as (number | string | null)[][];
+  const arrays = columns.map((c) => (c.numeric ? new Float64Array(n) : new Array<CellValue>(n)));
+  // Numeric rules always yield numbers (NaN when missing), the others cells or null.
+  const data = arrays as unknown as CellValue[][];
   const errors: FieldError[] = [];
   // seen[j] === i + 1 when row i set column j: one allocation per request, not per row.
   const seen = new Int32Array(p);
@@ -194,7 +191,7 @@ export function rowsToTable(
       if (typeof row !== 'object' || row === null || Array.isArray(row)) {
         errors.push({
           path: rowPath(i),
-          reason: `expected an object with named fields, got ${jsonType(row)}`,
+          reason: `expected an object with named fields, got ${describeJson(row)}`,
         });
         continue;
       }
@@ -204,31 +201,34 @@ export function rowsToTable(
         if (j === undefined) {
           if (extraFields === 'reject' && !signature.passThrough.has(key))
             errors.push({
-              path: `${rowPath(i)}/${segment(key)}`,
+              path: `${rowPath(i)}/${pointerSegment(key)}`,
               reason: 'unknown field (not in the model signature)',
             });
           continue;
         }
         seen[j] = stamp;
-        data[j][i] = cellValue(columns[j], record[key], `${rowPath(i)}/${segment(key)}`, errors);
+        data[j][i] = cellValue(columns[j], record[key], `${rowPath(i)}/${pointerSegment(key)}`, errors);
       }
       for (let j = 0; j < p; j++)
         if (seen[j] !== stamp)
-          data[j][i] = cellValue(columns[j], undefined, `${rowPath(i)}/${segment(columns[j].name)}`, errors);
+          data[j][i] = cellValue(
+            columns[j],
+            undefined,
+            `${rowPath(i)}/${pointerSegment(columns[j].name)}`,
+            errors,
+          );
     } else {
       const { positions, names, fill, absent } = layout;
       if (!Array.isArray(row) || row.length !== positions.length) {
         errors.push({
           path: rowPath(i),
-          reason: `expected an array of ${positions.length} values (${names.join(', ')}), got ${Array.isArray(row) ? `${row.length} values` : jsonType(row)}`,
+          reason: `expected an array of ${positions.length} values (${names.join(', ')}), got ${Array.isArray(row) ? `${row.length} values` : describeJson(row)}`,
         });
         continue;
       }
       for (let q = 0; q < positions.length; q++) {
         const j = positions[q];
-        const before = errors.length;
-        data[j][i] = cellValue(columns[j], row[q], `${rowPath(i)}/${q}`, errors);
-        if (errors.length > before) errors[before].reason = `${columns[j].name}: ${errors[before].reason}`;
+        data[j][i] = namedCell(columns[j], row[q], `${rowPath(i)}/${q}`, errors);
       }
       for (const [j, value] of fill) data[j][i] = value;
       for (const j of absent) data[j][i] = columns[j].numeric ? Number.NaN : null;
@@ -236,9 +236,17 @@ export function rowsToTable(
   }
   const map = new Map<string, Column>();
   columns.forEach((c, j) => {
-    map.set(c.name, { type: c.spec.type, values: arrays[j] } as Column);
+    map.set(c.name, makeColumn(c.spec.type, arrays[j], c.width));
   });
   return { table: { nRows: n, columns: map }, errors };
+}
+
+/** A cell at a positional path, whose problems name the column (the path alone does not). */
+function namedCell(rule: ColumnRule, raw: unknown, path: string, errors: FieldError[]): CellValue {
+  const before = errors.length;
+  const value = cellValue(rule, raw, path, errors);
+  for (let e = before; e < errors.length; e++) errors[e].reason = `${rule.name}: ${errors[e].reason}`;
+  return value;
 }
 
 /**
@@ -250,16 +258,15 @@ export function tensorToColumn(
   data: readonly unknown[],
   path: string,
   errors: FieldError[],
-): Float64Array | (string | null)[] {
+): Float64Array | CellValue[] {
   const n = data.length;
-  const column = rule.numeric ? new Float64Array(n) : new Array<string | null>(n);
-  const out = column as unknown as (number | string | null)[];
+  const column = rule.numeric ? new Float64Array(n) : new Array<CellValue>(n);
+  const out = column as unknown as CellValue[];
   for (let i = 0; i < n; i++) {
     let raw = data[i];
-    if (Array.isArray(raw) && raw.length === 1) raw = raw[0];
-    const before = errors.length;
-    out[i] = cellValue(rule, raw, `${path}/${i}`, errors);
-    if (errors.length > before) errors[before].reason = `${rule.name}: ${errors[before].reason}`;
+    // [[v], [v]] for shape [n, 1]; a sequence's own array is its timesteps.
+    if (Array.isArray(raw) && raw.length === 1 && rule.spec.type !== 'sequence') raw = raw[0];
+    out[i] = namedCell(rule, raw, `${path}/${i}`, errors);
   }
   return column;
 }

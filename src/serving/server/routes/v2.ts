@@ -1,13 +1,14 @@
 /**
  * KServe Open Inference Protocol v2, REST (https://kserve.github.io/website/docs/concepts/architecture/data-plane/v2-protocol):
- * one input tensor per signature column; outputs by the package's task: classification `label` (BYTES
- * [n]) and `probabilities` (FP64 [n, k]), regression `value` (FP64 [n]), embeddings `embedding` (FP64
- * [n, d]); plus `prediction_id` (BYTES [n]) when asked for. Errors are `{"error": "..."}` as the protocol
- * says (with `details`, the per-field list, beside it).
+ * one input tensor per signature column (a sequence column: FP64 [n, timesteps] or [n, timesteps,
+ * fields], every row as long; a blob column: BYTES [n] of base64 strings); outputs by the package's
+ * task: classification `label` (BYTES [n]) and `probabilities` (FP64 [n, k]), regression `value` (FP64
+ * [n]), embeddings `embedding` (FP64 [n, d]); plus `prediction_id` (BYTES [n]) when asked for. Errors
+ * are `{"error": "..."}` as the protocol says (with `details`, the per-field list, beside it).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Column } from '../../../data/table.js';
+import { type Column, makeColumn } from '../../../data/table.js';
 import { kilnVersion } from '../../../util/provenance.js';
 import { logPredictions, type ServerContext, sendInvalid, sendTooMany } from '../context.js';
 import { type LiveModel, predictTable, type Scored } from '../predict.js';
@@ -29,17 +30,23 @@ const NUMERIC_TYPES = [
 const INTEGER_TYPES = NUMERIC_TYPES.filter((t) => t.includes('INT'));
 
 function datatypeOf(rule: ColumnRule): string {
-  if (rule.spec.type === 'number') return 'FP64';
+  if (rule.spec.type === 'number' || rule.spec.type === 'sequence') return 'FP64';
   if (rule.spec.type === 'integer') return 'INT64';
   if (rule.spec.type === 'boolean') return 'BOOL';
   return 'BYTES';
 }
 
 function accepts(rule: ColumnRule, datatype: string): boolean {
-  if (rule.spec.type === 'number') return NUMERIC_TYPES.includes(datatype);
+  if (rule.spec.type === 'number' || rule.spec.type === 'sequence') return NUMERIC_TYPES.includes(datatype);
   if (rule.spec.type === 'integer') return INTEGER_TYPES.includes(datatype) || datatype.startsWith('FP');
   if (rule.spec.type === 'boolean') return datatype === 'BOOL';
   return datatype === 'BYTES';
+}
+
+/** The input tensor a signature column takes: its name, datatype and shape (-1: any size). */
+export function inputOf(rule: ColumnRule): { name: string; datatype: string; shape: number[] } {
+  const shape = rule.spec.type !== 'sequence' ? [-1] : rule.spec.fields ? [-1, -1, rule.width] : [-1, -1];
+  return { name: rule.name, datatype: datatypeOf(rule), shape };
 }
 
 /** One output tensor of the infer response: its name, type, values per row (1: shape [n]). */
@@ -95,11 +102,7 @@ function metadata(live: LiveModel) {
     name: live.model.name,
     versions: [live.model.version],
     platform: 'kiln',
-    inputs: live.signature.columns.map((rule) => ({
-      name: rule.name,
-      datatype: datatypeOf(rule),
-      shape: [-1],
-    })),
+    inputs: live.signature.columns.map(inputOf),
     outputs: outputsOf(live).map((o) => ({ name: o.name, datatype: o.datatype, shape: shapeOf(o, -1) })),
     parameters: { task: live.task.name, classes: live.classes },
   };
@@ -216,6 +219,8 @@ function tensorsToTable(
   const errors: FieldError[] = [];
   const { columns: rules, index } = live.signature;
   const byColumn = new Array<Column | undefined>(rules.length);
+  // Named by a tensor, valid or not: a bad tensor is not also reported as missing.
+  const given = new Array<boolean>(rules.length).fill(false);
   let n = -1;
   inputs.forEach((raw, t) => {
     const path = `/inputs/${t}`;
@@ -233,65 +238,90 @@ function tensorsToTable(
       return;
     }
     const rule = rules[j];
-    if (byColumn[j] !== undefined) {
+    if (given[j]) {
       errors.push({ path: `${path}/name`, reason: `input "${rule.name}" is given twice` });
       return;
     }
+    given[j] = true;
     if (typeof tensor.datatype !== 'string' || !accepts(rule, tensor.datatype))
       errors.push({
         path: `${path}/datatype`,
         reason: `${rule.name}: datatype ${JSON.stringify(tensor.datatype)} does not fit a ${rule.spec.type} column (use ${datatypeOf(rule)})`,
       });
-    const shape = tensor.shape;
-    const validShape =
-      Array.isArray(shape) &&
-      (shape.length === 1 || (shape.length === 2 && shape[1] === 1)) &&
-      Number.isInteger(shape[0]) &&
-      shape[0] >= 0;
-    if (!validShape) {
-      errors.push({
-        path: `${path}/shape`,
-        reason: `${rule.name}: expected shape [n] or [n, 1], got ${JSON.stringify(shape)}`,
-      });
-      return;
-    }
-    const rows = shape[0] as number;
-    if (!Array.isArray(tensor.data)) {
-      errors.push({ path: `${path}/data`, reason: `${rule.name}: expected a list of values` });
-      return;
-    }
-    // Data may be flat (row-major) or nested as the shape ([[v], [v]] for [n, 1]).
-    const data = tensor.data.length === rows ? tensor.data : tensor.data.flat();
-    if (data.length !== rows) {
-      errors.push({
-        path: `${path}/data`,
-        reason: `${rule.name}: ${data.length} values for shape ${JSON.stringify(shape)}`,
-      });
-      return;
-    }
+    const data = tensorRows(rule, tensor, path, errors);
+    if (data === null) return;
+    const rows = data.length;
     if (n === -1) n = rows;
     else if (rows !== n) {
       errors.push({ path: `${path}/shape`, reason: `${rule.name}: ${rows} rows, other inputs have ${n}` });
       return;
     }
-    byColumn[j] = {
-      type: rule.spec.type,
-      values: tensorToColumn(rule, data, `${path}/data`, errors),
-    } as Column;
+    byColumn[j] = makeColumn(rule.spec.type, tensorToColumn(rule, data, `${path}/data`, errors), rule.width);
   });
   if (n === -1) n = 0;
   const columns = new Map<string, Column>();
   rules.forEach((rule, j) => {
     let column = byColumn[j];
     if (column === undefined) {
-      if (!rule.nullable)
+      if (!rule.nullable && !given[j])
         errors.push({ path: '/inputs', reason: `missing input tensor "${rule.name}" (required)` });
-      const values = rule.numeric
-        ? new Float64Array(n).fill(Number.NaN)
-        : new Array<string | null>(n).fill(null);
-      column = { type: rule.spec.type, values } as Column;
+      const values = rule.numeric ? new Float64Array(n).fill(Number.NaN) : new Array(n).fill(null);
+      column = makeColumn(rule.spec.type, values, rule.width);
     }
     columns.set(rule.name, column);
   });
   return errors.length > 0 ? { errors } : { n, columns };
+}
+
+/**
+ * A tensor's values per row, as the record routes would take them: one value per row ([n] or [n, 1]),
+ * or, for a sequence column, its timesteps ([n, t] with one number per timestep, [n, t, width] with
+ * `fields`: every row the same length), nested per row so element errors point at data/<row>/<t>/<k>.
+ * Data may be flat (row-major) or nested as the shape. Null (with errors) when the tensor does not fit.
+ */
+function tensorRows(rule: ColumnRule, tensor: Tensor, path: string, errors: FieldError[]): unknown[] | null {
+  const { shape } = tensor;
+  const sequence = rule.spec.type === 'sequence';
+  const expected = sequence
+    ? rule.width === 1 && !rule.spec.fields
+      ? '[n, timesteps]'
+      : `[n, timesteps, ${rule.width}]`
+    : '[n] or [n, 1]';
+  const fits =
+    Array.isArray(shape) &&
+    shape.every((size) => Number.isInteger(size) && size >= 0) &&
+    (sequence
+      ? expected === '[n, timesteps]'
+        ? shape.length === 2
+        : shape.length === 3 && shape[2] === rule.width
+      : shape.length === 1 || (shape.length === 2 && shape[1] === 1));
+  if (!fits) {
+    errors.push({
+      path: `${path}/shape`,
+      reason: `${rule.name}: expected shape ${expected}, got ${JSON.stringify(shape)}`,
+    });
+    return null;
+  }
+  if (!Array.isArray(tensor.data)) {
+    errors.push({ path: `${path}/data`, reason: `${rule.name}: expected a list of values` });
+    return null;
+  }
+  const sizes = shape as number[];
+  const rows = sizes[0];
+  const perRow = sizes.slice(1).reduce((a, b) => a * b, 1);
+  const flat: unknown[] = tensor.data.flat(sizes.length);
+  if (flat.length !== rows * (sequence ? perRow : 1)) {
+    errors.push({
+      path: `${path}/data`,
+      reason: `${rule.name}: ${flat.length} values for shape ${JSON.stringify(shape)}`,
+    });
+    return null;
+  }
+  if (!sequence) return flat;
+  const width = sizes.length === 3 ? sizes[2] : 1;
+  return Array.from({ length: rows }, (_, i) => {
+    const row = flat.slice(i * perRow, (i + 1) * perRow);
+    if (sizes.length === 2) return row;
+    return Array.from({ length: sizes[1] }, (_, t) => row.slice(t * width, (t + 1) * width));
+  });
 }
