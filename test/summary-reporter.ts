@@ -7,6 +7,9 @@ export default class SummaryReporter implements Reporter {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     const visit = (task: RunnerTask): void => {
       if (task.type === 'suite') {
+        // A suite's own errors (a failing beforeAll, a file that does not load) fail the line too,
+        // though its tests only show as skipped.
+        if (task.result?.errors?.length) counts.failed++;
         for (const child of task.tasks) visit(child);
         return;
       }
@@ -15,11 +18,7 @@ export default class SummaryReporter implements Reporter {
       else if (state === 'fail') counts.failed++;
       else counts.skipped++;
     };
-    for (const file of files) {
-      visit(file);
-      // A file that failed to load has no tests to count but must still fail the line.
-      if (file.result?.state === 'fail' && file.tasks.length === 0) counts.failed++;
-    }
+    for (const file of files) visit(file);
     process.stdout.write(
       `\nTests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
     );

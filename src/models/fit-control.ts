@@ -1,11 +1,11 @@
 import type { FitOptions, FitProgress } from './family.js';
 
-/** How long a fit may compute on the calling thread before it lets the event loop turn. */
-const SLICE_MS = 50;
+/** How long a fit may compute on the calling thread before it lets the event loop turn (tests lower it). */
+export const fitControlSettings = { sliceMs: 50 };
 
 /**
  * What a long synchronous solver calls between iterations: throws the abort reason once the signal
- * fires, reports progress, and every `SLICE_MS` yields to the event loop so that timers, I/O and the
+ * fires, reports progress, and every `sliceMs` yields to the event loop so that timers, I/O and the
  * abort itself get their turn. Yielding never changes what the solver computes.
  */
 export interface FitControl {
@@ -29,7 +29,7 @@ export function fitControl(
       onProgress?.({ done, total, unit, ...(loss === undefined ? {} : { loss }) });
       // The listener itself may have aborted.
       signal?.throwIfAborted();
-      if (performance.now() - sliceStart < SLICE_MS) return;
+      if (performance.now() - sliceStart < fitControlSettings.sliceMs) return;
       await new Promise<void>((resolve) => setImmediate(resolve));
       sliceStart = performance.now();
       signal?.throwIfAborted();

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Matrix } from '../../src/data/matrix.js';
 import type { FitProgress, SavedModel } from '../../src/models/family.js';
+import { fitControlSettings } from '../../src/models/fit-control.js';
 import { linearSvm, linearSvmParams } from '../../src/models/linear-svm.js';
 import { svmPoolStats, svmThreadSettings } from '../../src/models/linear-svm-threads.js';
 import { logisticRegression, logisticRegressionParams } from '../../src/models/logistic-regression.js';
@@ -8,16 +9,18 @@ import { Random } from '../../src/util/random.js';
 import { blobs } from './blobs.js';
 
 const defaults = { ...svmThreadSettings };
+const controlDefaults = { ...fitControlSettings };
 
 afterEach(() => {
   Object.assign(svmThreadSettings, defaults);
+  Object.assign(fitControlSettings, controlDefaults);
   svmThreadSettings.fault = undefined;
 });
 
 // Eight classes: 8 one-vs-rest problems, 32 with the 3 calibration folds; about half a second to fit.
 const svmData = blobs(new Random(1), [300, 250, 200, 200, 150, 150, 100, 100], 8, 3, 0.2);
 const SVM_PROBLEMS = 8 * (1 + 3);
-// Large enough that a logistic regression runs for well over one 50 ms slice.
+// Large enough that a logistic regression runs for many iterations.
 const lrData = blobs(new Random(2), [4500, 3600, 3000, 2700, 2400, 1800], 20, 1, 0.2);
 
 interface FitRun {
@@ -126,8 +129,10 @@ describe('logistic_regression: progress and abort', () => {
   });
 
   it('rejects with the abort reason when aborted from a timer while it runs', async () => {
+    // A fit yields at every tick, so the timer fires at the first yield once due, however fast the machine.
+    fitControlSettings.sliceMs = 0;
     const run = abortable();
-    const timer = setTimeout(() => run.abort(), 20);
+    const timer = setTimeout(() => run.abort(), 1);
     try {
       await expect(fitLogistic(lrData, run)).rejects.toBe(run.reason);
     } finally {
@@ -195,8 +200,9 @@ describe('linear_svm: progress and abort', () => {
 
       it('rejects with the abort reason when aborted from a timer while it runs', async () => {
         svmThreadSettings.minWork = 0;
+        fitControlSettings.sliceMs = 0;
         const run = abortable();
-        const timer = setTimeout(() => run.abort(), 20);
+        const timer = setTimeout(() => run.abort(), 1);
         try {
           await expect(fitSvm(threads, run)).rejects.toBe(run.reason);
         } finally {
