@@ -39,6 +39,8 @@ export default defineProject({
   },
   evaluation: { headline: 'roc_auc', threshold: { strategy: 'fixed', value: 0.5 } },
   gates: ['roc_auc >= 0.62', 'f1 >= 0.42'],
+  // A passing run moves @champion to its version, so `kiln serve --model customer-risk@champion` serves it.
+  registry: { alias: 'champion' },
   serving: {
     // The original client's contract: POST /predict {"instances": [[stakes, deposits], ...]}, mapped by
     // name onto the signature (the original server swapped these two columns). That client never sends
