@@ -56,5 +56,11 @@ export { registerModelFamily } from './models/registry.js';
 // Receiving Kiln's signed webhooks.
 export { verifyWebhookSignature } from './notifications/webhook.js';
 // Scoring a package in-process.
-export { loadPackage, type PackagedModel, type Scored } from './packaging/load.js';
+export {
+  type LoadOptions,
+  loadPackage,
+  type PackagedModel,
+  PackageModifiedError,
+  type Scored,
+} from './packaging/load.js';
 export type { Scores, TaskOutput } from './tasks/index.js';

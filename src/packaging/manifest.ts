@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { columnSpecSchema, sourceSchema, TASK_NAMES } from '../config/schema.js';
+import { integritySchema } from './integrity.js';
 
 /**
  * manifest.json: the one contract between training and everything after it. Plain JSON plus a
@@ -8,6 +9,9 @@ import { columnSpecSchema, sourceSchema, TASK_NAMES } from '../config/schema.js'
  * Format 2 names the task (binary, multiclass, regression, sequence_labelling, embedding); format 1
  * packages (classification only, tasks named binary_classification / multiclass_classification) are
  * read as the same tasks, so every registered package keeps serving.
+ *
+ * `integrity` (see ./integrity) records the digests of the package's files and of the manifest itself;
+ * packages written before it existed carry none and load as they always did.
  */
 export const MANIFEST_FORMAT = 'kiln.model-package/2';
 export const MANIFEST_FORMATS = ['kiln.model-package/1', MANIFEST_FORMAT] as const;
@@ -86,6 +90,7 @@ export const manifestSchema = z.object({
     parent: z.string().nullable().optional(),
     importedFrom: z.string().optional(),
   }),
+  integrity: integritySchema.optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -22,7 +22,7 @@ export interface BackendOptions {
   /** Relative URIs and the local folder resolve against it. */
   baseDir: string;
   notifications?: unknown;
-  /** Delivery problems (a parked event); never fatal to the change that caused them. */
+  /** Warnings: delivery problems (a parked event), a discarded cache copy; never fatal to what caused them. */
   warn?: (message: string) => void;
 }
 
@@ -50,6 +50,7 @@ export function openBackends(options: BackendOptions): Backends {
     store,
     artifacts,
     cacheDir: path.join(localDir, 'cache', 'packages'),
+    warn,
     afterChange: async () => {
       if (notifiers.length === 0) return;
       await dispatcher.dispatchPending().catch((error: Error) => warn(`event delivery: ${error.message}`));

@@ -4,7 +4,9 @@
  * is recorded by the metadata store as an event in the same transaction; `afterChange` lets the caller
  * deliver those events (webhooks) right away.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadPackage } from '../packaging/load.js';
@@ -13,6 +15,7 @@ import { MANIFEST_FILE } from '../packaging/write.js';
 import {
   type ArtifactStore,
   artifactLocation,
+  DirectoryDigestMismatchError,
   directoryDigest,
   fetchDirectory,
   publishDirectory,
@@ -34,6 +37,8 @@ export interface RegistryOptions {
   cacheDir: string;
   /** Called after every change (e.g. to deliver its events); its failure never undoes the change. */
   afterChange?: () => Promise<void>;
+  /** Warnings (a discarded cache copy, a modified package registered on request); stderr by default. */
+  warn?: (message: string) => void;
 }
 
 export interface RegisterInput {
@@ -43,6 +48,11 @@ export interface RegisterInput {
   tags?: Record<string, string>;
   /** The version this one was trained to replace; defaults to the current champion, if any. */
   parentVersion?: number | null;
+  /**
+   * Register a package whose files differ from the digests it records (edited by hand), with a warning,
+   * instead of refusing it. Loading it later needs the same permission.
+   */
+  allowModified?: boolean;
 }
 
 /** Who is changing the registry: `KILN_ACTOR`, else the OS user. */
@@ -59,14 +69,17 @@ export class Registry {
   readonly store: MetadataStore;
   readonly artifacts: ArtifactStore;
 
+  private readonly warn: (message: string) => void;
+
   constructor(private readonly options: RegistryOptions) {
     this.store = options.store;
     this.artifacts = options.artifacts;
+    this.warn = options.warn ?? ((message) => process.stderr.write(`kiln: warning: ${message}\n`));
   }
 
   /** Publishes the package (idempotent by digest), then records the version. */
   async register(input: RegisterInput, change: Change): Promise<{ version: ModelVersion; created: boolean }> {
-    const pkg = loadPackage(input.packageDir);
+    const pkg = loadPackage(input.packageDir, { allowModified: input.allowModified, warn: this.warn });
     const digest = await directoryDigest(input.packageDir);
     const prefix = `packages/${digest}`;
     try {
@@ -118,23 +131,48 @@ export class Registry {
     if (!version) {
       const model = await this.store.getModel(ref.name);
       if (!model) throw new NotFoundError(`no registered model "${ref.name}" in ${this.store.uri}`);
+      const aliases =
+        Object.entries(model.aliases)
+          .map(([a, v]) => `@${a}→${v}`)
+          .join(', ') || 'none';
+      // The usual cause is an alias no run has moved yet: say how to move it.
+      const fix =
+        ref.kind === 'alias' && model.latestVersion
+          ? `; point it at a version with \`kiln models alias ${ref.name} ${ref.alias} ${model.latestVersion}\`, or set registry.alias in the project so a passing train moves it`
+          : '';
       throw new NotFoundError(
-        `${formatReference(ref)} does not exist (aliases: ${
-          Object.entries(model.aliases)
-            .map(([a, v]) => `@${a}→${v}`)
-            .join(', ') || 'none'
-        }; latest version: ${model.latestVersion ?? 'none'})`,
+        `${formatReference(ref)} does not exist (aliases: ${aliases}; latest version: ${model.latestVersion ?? 'none'})${fix}`,
       );
     }
     return version;
   }
 
-  /** The version's package as a local folder (downloaded once per digest, checksums verified). */
+  /**
+   * The version's package as a local folder, downloaded once per digest. The package digest recorded
+   * with the version is recomputed from what is used, every time: from the store's index before a
+   * download (whose files are then checked against it), and from the files of a cached copy before it
+   * is returned. A cached copy that no longer matches is discarded and downloaded again (the store's
+   * copy is verified the same way); a store copy that does not match refuses the version.
+   */
   async fetch(version: ModelVersion): Promise<string> {
     const dir = path.join(this.options.cacheDir, version.packageDigest);
-    if (existsSync(path.join(dir, MANIFEST_FILE))) return dir;
+    if (existsSync(dir)) {
+      const cached = await directoryDigest(dir).catch((error: Error) => `unreadable (${error.message})`);
+      if (cached === version.packageDigest) return dir;
+      this.warn(
+        `the cached copy of ${version.name} version ${version.version} in ${dir} does not match the package digest recorded in the registry (it digests to ${cached}): discarding it and downloading the package again`,
+      );
+      await discard(dir);
+    }
     mkdirSync(this.options.cacheDir, { recursive: true });
-    await fetchDirectory(this.artifacts, this.keyOf(version), dir);
+    try {
+      await fetchDirectory(this.artifacts, this.keyOf(version), dir, { digest: version.packageDigest });
+    } catch (error) {
+      if (!(error instanceof DirectoryDigestMismatchError)) throw error;
+      throw new RegistryError(
+        `refusing ${version.name} version ${version.version}: its package ${error.location} was changed after it was registered (the files listed digest to ${error.actual}, the version records ${error.expected})`,
+      );
+    }
     return dir;
   }
 
@@ -230,6 +268,21 @@ export class Registry {
   private async changed(): Promise<void> {
     await this.options.afterChange?.();
   }
+}
+
+/**
+ * Moves a folder out of the way in one rename (a reader never sees it half deleted), then deletes it;
+ * already gone (another process sharing the cache discarded it first) is fine.
+ */
+async function discard(dir: string): Promise<void> {
+  const trash = `${dir}.${randomUUID()}.kiln-discarded`;
+  try {
+    await rename(dir, trash);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  await rm(trash, { recursive: true, force: true });
 }
 
 /** The metrics worth keeping on the version row: the headline, fold means ± std, intervals, test. */

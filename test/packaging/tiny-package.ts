@@ -4,14 +4,20 @@ import path from 'node:path';
 import { makeTable } from '../../src/data/table.js';
 import { fitPipeline } from '../../src/features/pipeline.js';
 import { logisticRegression, logisticRegressionParams } from '../../src/models/logistic-regression.js';
+import type { ManifestInput } from '../../src/packaging/manifest.js';
 import { exportPipelineToOnnx } from '../../src/packaging/onnx.js';
 import { writePackage } from '../../src/packaging/write.js';
 
 /**
  * A one-feature logistic-regression package with its ONNX graph, written to a new temp folder.
- * `shift` changes the data (and so the weights and the package digest).
+ * `shift` changes the data (and so the weights and the package digest); `extra` sets manifest members
+ * (metrics, card, reference) as written, since editing them afterwards makes a modified package.
  */
-export async function writeTinyPackage(shift = 0, name = 'tiny'): Promise<string> {
+export async function writeTinyPackage(
+  shift = 0,
+  name = 'tiny',
+  extra: Partial<Pick<ManifestInput, 'metrics' | 'card' | 'reference'>> = {},
+): Promise<string> {
   const x = Float64Array.from({ length: 40 }, (_, i) => i / 10);
   const table = makeTable([['x', { type: 'number', values: x }]]);
   const { pipeline, X } = await fitPipeline([{ step: 'scale', columns: 'numeric' }], table);
@@ -47,6 +53,7 @@ export async function writeTinyPackage(shift = 0, name = 'tiny'): Promise<string
       model: { family: 'logistic_regression' },
       metrics: {},
       lineage: { runId: null, project: name, data: [], codeVersion: 'test', seed: 0 },
+      ...extra,
     },
     saved,
     graph,

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -62,7 +62,7 @@ describe('registry on the embedded stores', () => {
     expect((await backends.registry.resolve('tiny@2')).version).toBe(2);
     expect((await backends.registry.resolve('tiny')).version).toBe(2);
     await expect(backends.registry.resolve('tiny@challenger')).rejects.toThrow(
-      /tiny@challenger does not exist \(aliases: @champion→1; latest version: 2\)/,
+      /tiny@challenger does not exist \(aliases: @champion→1; latest version: 2\); point it at a version with `kiln models alias tiny challenger 2`/,
     );
     await expect(backends.registry.resolve('nope@champion')).rejects.toThrow(NotFoundError);
   });
@@ -103,22 +103,20 @@ describe('registry on the embedded stores', () => {
   });
 
   it('writes a model card with data, metrics with variability, use, limitations and lineage', async () => {
-    const packageDir = await writeTinyPackage();
-    const manifestFile = path.join(packageDir, MANIFEST_FILE);
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
-    manifest.metrics = {
-      headline: 'roc_auc',
-      cv: { roc_auc: { n: 5, mean: 0.7123, std: 0.0131, min: 0.69, max: 0.73 } },
-      intervals: {
-        roc_auc: { estimate: 0.7101, lower: 0.69, upper: 0.73, level: 0.95, replicates: 1000 },
+    const packageDir = await writeTinyPackage(0, 'tiny', {
+      metrics: {
+        headline: 'roc_auc',
+        cv: { roc_auc: { n: 5, mean: 0.7123, std: 0.0131, min: 0.69, max: 0.73 } },
+        intervals: {
+          roc_auc: { estimate: 0.7101, lower: 0.69, upper: 0.73, level: 0.95, replicates: 1000 },
+        },
       },
-    };
-    manifest.card = {
-      intendedUse: 'Ranking customers for a review.',
-      limitations: ['Not for credit decisions.'],
-    };
-    manifest.reference = { classPrior: [0.95, 0.05] };
-    writeFileSync(manifestFile, JSON.stringify(manifest));
+      card: {
+        intendedUse: 'Ranking customers for a review.',
+        limitations: ['Not for credit decisions.'],
+      },
+      reference: { classPrior: [0.95, 0.05] },
+    });
     const { version } = await backends.registry.register(
       { name: 'tiny', packageDir, description: 'first cut' },
       who,

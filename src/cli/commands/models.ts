@@ -241,15 +241,31 @@ KILN_METADATA_URI and KILN_ARTIFACTS_URI override both.`,
     .option('--alias <alias>', 'point this alias at the new version')
     .option('--description <text>', 'version description')
     .option('--reason <text>', 'why, for the audit history')
+    .option(
+      '--allow-modified',
+      'register a package whose files no longer match the digests its manifest records (edited by hand), with a warning',
+    )
     .addOption(projectOption())
     .action(
       async (
         packageDir: string,
-        options: { name: string; alias?: string; description?: string; reason?: string; project: string },
+        options: {
+          name: string;
+          alias?: string;
+          description?: string;
+          reason?: string;
+          allowModified?: boolean;
+          project: string;
+        },
       ) => {
         await withBackends(options.project, async ({ registry }) => {
           const { version, created } = await registry.register(
-            { name: options.name, packageDir, description: options.description },
+            {
+              name: options.name,
+              packageDir,
+              description: options.description,
+              allowModified: options.allowModified,
+            },
             change(options),
           );
           process.stdout.write(

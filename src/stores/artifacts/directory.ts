@@ -107,18 +107,39 @@ export async function publishDirectory(
   };
 }
 
+/** A published folder whose content is not the one its digest (recorded elsewhere) names. */
+export class DirectoryDigestMismatchError extends ArtifactStoreError {
+  override name = 'DirectoryDigestMismatchError';
+  constructor(
+    readonly location: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`${location} holds content with digest ${actual}, not the expected ${expected}`, {
+      code: 'DigestMismatch',
+    });
+  }
+}
+
 /**
  * Downloads the folder published under `prefix` into `localDir`, which must not exist or be empty. Every
  * file is verified against the index; the files land in a staging folder beside `localDir`, renamed into
- * place only once all are verified.
+ * place only once all are verified. With `digest` (the `directoryDigest` recorded at publication), the
+ * index itself is checked first: per-file checksums alone would accept files, checksums and index all
+ * rewritten consistently.
  */
 export async function fetchDirectory(
   store: ArtifactStore,
   prefix: string,
   localDir: string,
+  options: { digest?: string } = {},
 ): Promise<DirectoryIndex> {
   checkKey(prefix);
   const index = await readIndex(store, prefix);
+  // Every file is then verified against its index entry, so a matching index means matching content.
+  const listed = digestOf(index.files);
+  if (options.digest !== undefined && listed !== options.digest)
+    throw new DirectoryDigestMismatchError(`${store.uri}/${prefix}`, options.digest, listed);
   const target = path.resolve(localDir);
   const targetIsEmptyFolder = await isEmptyFolder(target);
   const staging = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.kiln-staging`);

@@ -7,6 +7,7 @@ import type { ArtifactStore } from './store.js';
 
 export { kilnS3Credentials, type S3Credentials } from './credentials.js';
 export {
+  DirectoryDigestMismatchError,
   type DirectoryEntry,
   type DirectoryIndex,
   directoryDigest,
