@@ -2,6 +2,11 @@
  * Schema inference for `kiln schema infer`: a starting schema from a sample of the file, meant to be
  * read and edited, then declared. Order of preference per column: boolean (words such as TRUE/FALSE),
  * integer, number, datetime (ISO 8601), category (few distinct values), text (long, spaced), string.
+ *
+ * Each column gets a note saying why where the choice is a judgement: the category rule's numbers for
+ * string-like columns, and the sample's range for numeric ones. The range is a note, not min/max: a
+ * sample's extremes are not the domain's bounds, and declared bounds refuse rows (in training and in
+ * every request served), so the first customer above the sample's largest deposit would be rejected.
  */
 import { type ColumnSpec, type SourceConfig, sourceSchema } from '../config/schema.js';
 import { NUMBER_TEXT, parseIsoDatetime } from './coerce.js';
@@ -13,9 +18,21 @@ export interface InferOptions {
   baseDir?: string;
   /** Data rows read (default 100,000); rarer category values than the sample shows will be rejected later. */
   sampleRows?: number;
-  /** A string column with at most this many distinct values becomes a category (default 20). */
+  /** A string column with at most this many distinct values can be a category (default 50)... */
   maxCategories?: number;
+  /** ...and at most this share of its values distinct, so each level repeats (default 0.05). */
+  maxCategoryShare?: number;
 }
+
+/** A starting schema, with a note per column where the inference made a judgement. */
+export interface InferredSchema {
+  schema: Record<string, ColumnSpec>;
+  /** Why a column got its type (the category rule), or the sample's range of a numeric column. */
+  notes: Record<string, string>;
+}
+
+export const MAX_CATEGORIES = 50;
+export const MAX_CATEGORY_SHARE = 0.05;
 
 type SourceOptions = Omit<Partial<SourceConfig>, 'path'>;
 
@@ -34,9 +51,21 @@ export async function inferSchema(
   source: SourceOptions = {},
   options: InferOptions = {},
 ): Promise<Record<string, ColumnSpec>> {
+  return (await inferColumns(file, source, options)).schema;
+}
+
+/** `inferSchema`, with each column's note (see `InferredSchema`) for `renderSchema`. */
+export async function inferColumns(
+  file: string,
+  source: SourceOptions = {},
+  options: InferOptions = {},
+): Promise<InferredSchema> {
   const config = sourceSchema.parse({ ...source, path: file });
   const sampleRows = options.sampleRows ?? 100_000;
-  const maxCategories = options.maxCategories ?? 20;
+  const rule = {
+    maxCategories: options.maxCategories ?? MAX_CATEGORIES,
+    maxShare: options.maxCategoryShare ?? MAX_CATEGORY_SHARE,
+  };
   const missing = new Set(config.missing);
   const raw = await openSource(options.baseDir ?? process.cwd(), config);
   let names: string[];
@@ -45,7 +74,7 @@ export async function inferSchema(
     names = (raw.header ?? Array.from({ length: raw.width }, (_, i) => `column_${i + 1}`)).map((name) =>
       Object.hasOwn(config.rename, name) ? config.rename[name] : name,
     );
-    stats = names.map(() => new ColumnStats(maxCategories));
+    stats = names.map(() => new ColumnStats(rule));
     let seen = 0;
     sample: for await (const batch of raw.batches()) {
       for (const cells of batch.rows) {
@@ -58,7 +87,19 @@ export async function inferSchema(
   } finally {
     await raw.close();
   }
-  return Object.fromEntries(names.map((name, j) => [name, stats[j].spec()]));
+  const schema: Record<string, ColumnSpec> = {};
+  const notes: Record<string, string> = {};
+  names.forEach((name, j) => {
+    const { spec, note } = stats[j].infer();
+    schema[name] = spec;
+    if (note) notes[name] = note;
+  });
+  return { schema, notes };
+}
+
+interface CategoryRule {
+  maxCategories: number;
+  maxShare: number;
 }
 
 class ColumnStats {
@@ -72,8 +113,12 @@ class ColumnStats {
   private distinct: Set<string> | null = new Set();
   private totalLength = 0;
   private spaced = 0;
+  /** Distinct values seen before `distinct` was dropped for having too many. */
+  private distinctCount = 0;
+  private min = Number.POSITIVE_INFINITY;
+  private max = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly maxCategories: number) {}
+  constructor(private readonly rule: CategoryRule) {}
 
   add(raw: RawValue, missing: ReadonlySet<string>): void {
     if (
@@ -88,6 +133,7 @@ class ColumnStats {
     if (typeof raw === 'string') this.addText(raw);
     else if (typeof raw === 'number') {
       this.integer &&= Number.isSafeInteger(raw);
+      this.range(raw);
       this.boolean = false;
       this.datetime = false;
     } else if (typeof raw === 'boolean') {
@@ -98,7 +144,8 @@ class ColumnStats {
     }
     if (this.distinct !== null) {
       this.distinct.add(String(raw));
-      if (this.distinct.size > this.maxCategories) this.distinct = null;
+      this.distinctCount = this.distinct.size;
+      if (this.distinct.size > this.rule.maxCategories) this.distinct = null;
     }
   }
 
@@ -107,6 +154,7 @@ class ColumnStats {
     const lower = text.toLowerCase();
     if (this.integer && !(INTEGER.test(text) && Number.isSafeInteger(Number(text)))) this.integer = false;
     if (this.number && !NUMBER_TEXT.test(text)) this.number = false;
+    if (this.number) this.range(Number(text));
     if (this.boolean) {
       if (BOOLEAN_WORDS.has(lower)) this.booleanWords = true;
       else if (!BOOLEAN_DIGITS.has(lower)) this.boolean = false;
@@ -116,32 +164,56 @@ class ColumnStats {
     if (/\s/.test(text)) this.spaced++;
   }
 
-  spec(): ColumnSpec {
+  private range(value: number): void {
+    if (Number.isNaN(value)) return;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+  }
+
+  infer(): { spec: ColumnSpec; note?: string } {
     const nullable = this.missing > 0;
-    if (this.present === 0) return { type: 'string', nullable: true };
+    if (this.present === 0)
+      return { spec: { type: 'string', nullable: true }, note: 'no values in the sample' };
     // 0/1 alone reads as integer (labels, counts); words make it boolean.
-    if (this.boolean && this.booleanWords) return { type: 'boolean', nullable };
-    if (this.integer) return { type: 'integer', nullable };
-    if (this.number) return { type: 'number', nullable };
-    if (this.datetime) return { type: 'datetime', nullable };
-    const distinct = this.distinct;
-    // Repetition is what makes a category: each value seen at least twice on average.
-    if (distinct !== null && distinct.size <= this.maxCategories && distinct.size * 2 <= this.present) {
-      return { type: 'category', nullable, values: [...distinct].sort() };
-    }
+    if (this.boolean && this.booleanWords) return { spec: { type: 'boolean', nullable } };
+    const numeric = this.integer ? 'integer' : this.number ? 'number' : null;
+    if (numeric)
+      return {
+        spec: { type: numeric, nullable },
+        note: `observed min: ${this.min}, max: ${this.max} (to refuse values outside, declare min/max, widened for data to come)`,
+      };
+    if (this.datetime) return { spec: { type: 'datetime', nullable } };
+    // Repetition is what makes a category: few levels, each seen many times (1 / maxShare on average);
+    // a column of mostly unique values (names, ids) is not one even when the sample is small.
+    const { maxCategories, maxShare } = this.rule;
+    const levels = this.distinctCount;
+    const seen = `${this.distinct === null ? `more than ${maxCategories}` : levels} distinct values in ${this.present} values`;
+    const ruleText = `at most ${maxCategories}, and at most ${Number((maxShare * 100).toPrecision(6))} % of the values`;
+    if (this.distinct !== null && levels <= this.present * maxShare)
+      return {
+        spec: { type: 'category', nullable, values: [...this.distinct].sort() },
+        note: `category: ${seen} (${ruleText}); values outside the list are refused`,
+      };
     const text = this.totalLength / this.present > TEXT_LENGTH && this.spaced * 2 > this.present;
-    return { type: text ? 'text' : 'string', nullable };
+    return {
+      spec: { type: text ? 'text' : 'string', nullable },
+      note: `${text ? 'text (long values with spaces)' : 'string'}, not category: ${seen} (a category has ${ruleText})`,
+    };
   }
 }
 
 /**
- * A schema as a TypeScript object literal for `kiln.config.ts` (`data.schema`), one column per line.
- * An unnamed column gets a comment on how to name it.
+ * A schema as a TypeScript object literal for `kiln.config.ts` (`data.schema`), one column per line,
+ * each after its note (`notes`) as a comment. An unnamed column gets a comment on how to name it.
  */
-export function renderSchema(schema: Readonly<Record<string, ColumnSpec>>): string {
+export function renderSchema(
+  schema: Readonly<Record<string, ColumnSpec>>,
+  notes: Readonly<Record<string, string>> = {},
+): string {
   const lines = ['{'];
   for (const [name, spec] of Object.entries(schema)) {
     if (name === '') lines.push(`  // unnamed column: name it with source.rename, e.g. { '': 'row_id' }`);
+    if (Object.hasOwn(notes, name)) lines.push(`  // ${notes[name].replaceAll('\n', ' ')}`);
     const parts = [`type: ${tsString(spec.type)}`, `nullable: ${spec.nullable}`];
     if (spec.values) parts.push(`values: [${spec.values.map(tsString).join(', ')}]`);
     if (spec.min !== undefined) parts.push(`min: ${spec.min}`);

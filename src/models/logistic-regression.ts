@@ -11,6 +11,7 @@ import {
 } from './linear-common.js';
 import { binaryColumnsOnnx, featureMajor, linearScoresOnnx, placeClassesOnnx } from './linear-onnx.js';
 import { LogisticObjective, linearScores } from './logistic-objective.js';
+import { convergenceAdvice } from './optim/advice.js';
 import { minimizeLbfgs } from './optim/lbfgs.js';
 
 /**
@@ -228,7 +229,7 @@ export async function fitLogisticRegression(
   const objectiveValue = result.value;
   if (!result.converged) {
     options.warn?.(
-      `logistic_regression did not converge after ${result.iterations} iterations: max |gradient| ${(result.gradientNorm / scale).toExponential(3)} > tol ${params.tol} (${result.message}); raise maxIter or tol, or standardise the features`,
+      `logistic_regression did not converge after ${result.iterations} iterations: max |gradient| ${(result.gradientNorm / scale).toExponential(3)} > tol ${params.tol} (${result.message}); ${convergenceAdvice(X)}`,
     );
   }
   const diag = {

@@ -10,7 +10,8 @@ import { loadPackage } from '../packaging/load.js';
 import { decide } from '../tasks/index.js';
 import { type Progress, silentProgress } from '../util/progress.js';
 import { jsEngine } from './engines/js.js';
-import { predictionColumns } from './output.js';
+import { assertInputHas, keptColumns } from './input-columns.js';
+import { inputCell, predictionColumns } from './output.js';
 import { streamPackageInput } from './package-input.js';
 
 /** `column=value` or `column!=value`: compared as text, case-insensitively (TRUE matches true). */
@@ -29,11 +30,19 @@ export interface BatchPredictOptions {
   /** Sort output rows by the positive (binary) or predicted class's probability, or the predicted value. */
   sort?: 'desc' | 'asc';
   where?: RowFilter[];
+  /** Input columns written after the id (or line), before the predictions, e.g. a prospect's name. */
+  keep?: readonly string[];
+  /** Score a package edited by hand (files that differ from its recorded digests), with a warning. */
+  allowModified?: boolean;
   progress?: Progress;
 }
 
 export interface BatchPredictResult {
   data: DataReport;
+  /** The header written: id column (or `line`), kept columns, prediction columns. */
+  header: string[];
+  /** The kept input columns written after the first (`keep` less the id column). */
+  kept: string[];
   rowsScored: number;
   rowsFiltered: number;
   rowsRejected: number;
@@ -48,24 +57,23 @@ export function parseFilter(text: string): RowFilter {
 
 /**
  * Streams an input file through a package's frozen pipeline and model in bounded memory (unless
- * sorting, which keeps only the output rows), writing the id and the task's prediction columns
- * (`predictionColumns`: label and class probabilities, a value, or a vector). Rows the schema or the
- * frozen pipeline refuse go to the rejects file; none disappears unreported.
+ * sorting, which keeps only the output rows), writing the id, the kept input columns and the task's
+ * prediction columns (`predictionColumns`: label and class probabilities, a value, or a vector).
+ * Rows the schema or the frozen pipeline refuse go to the rejects file; none disappears unreported.
  */
 export async function batchPredict(options: BatchPredictOptions): Promise<BatchPredictResult> {
   const progress = options.progress ?? silentProgress;
-  const model = loadPackage(options.modelDir);
+  const model = loadPackage(options.modelDir, { allowModified: options.allowModified });
   const { manifest } = model;
   const filters = options.where ?? [];
   const rejects = options.rejects ?? `${options.output}.rejects.csv`;
+  const keepNames = options.keep ?? [];
   const asText: ColumnSpec = { type: 'string', nullable: true };
   const extraColumns = Object.fromEntries(
-    [manifest.signature.id, ...filters.map((f) => f.column)]
+    [manifest.signature.id, ...keepNames, ...filters.map((f) => f.column)]
       .filter((c): c is string => Boolean(c))
       .map((c) => [c, asText]),
   );
-  const stream = streamPackageInput(model, options.input, { rejects, progress, extraColumns });
-
   const columns = predictionColumns(model.task.name, model.output);
   const { sortKey, width } = columns;
   if (options.sort && !sortKey)
@@ -73,8 +81,11 @@ export async function batchPredict(options: BatchPredictOptions): Promise<BatchP
   const rule = model.task.rule(model.output);
   const engine = jsEngine(model);
   const idColumn = manifest.signature.id;
-  const header = [idColumn ?? 'line', ...columns.header];
+  const kept = keptColumns(idColumn ?? 'line', keepNames, columns.header);
+  const header = [idColumn ?? 'line', ...kept, ...columns.header];
   assertNotInput(options.input, { '--output': options.output, '--rejects': rejects });
+  await assertInputHas(options.input, manifest.reading, keepNames);
+  const stream = streamPackageInput(model, options.input, { rejects, progress, extraColumns });
   // Written beside the target and renamed at the end: a failed run never leaves a truncated output.
   const partial = `${path.resolve(options.output)}.partial-${process.pid}`;
   const out = createWriteStream(partial);
@@ -90,12 +101,18 @@ export async function batchPredict(options: BatchPredictOptions): Promise<BatchP
       if (keep.length === 0) continue;
       const { scores, rowErrors } = await engine.score(chunk.table);
       const ids = idColumn ? getColumn(chunk.table, idColumn).values : null;
+      const keptValues = kept.map((name) => getColumn(chunk.table, name));
       let text = '';
       for (const i of keep) {
         const offset = i * width;
         const label = rule && !rowErrors.has(i) ? model.output.classes[decide(scores, offset, rule)] : null;
         const id = ids ? String(ids[i] ?? '') : String(chunk.lines[i]);
-        const line = `${[id, ...columns.cells(scores, offset, label)].map(csvCell).join(',')}\n`;
+        const cells = [
+          id,
+          ...keptValues.map((c) => inputCell(c, i)),
+          ...columns.cells(scores, offset, label),
+        ];
+        const line = `${cells.map(csvCell).join(',')}\n`;
         if (options.sort) buffered.push({ key: sortKey!(scores, offset), line });
         else text += line;
       }
@@ -110,7 +127,15 @@ export async function batchPredict(options: BatchPredictOptions): Promise<BatchP
   }
   await commitOutput(out, partial, options.output);
   const data = stream.report();
-  return { data, rowsScored, rowsFiltered, rowsRejected: data.rowsRejected, rejectsPath: data.rejectsPath };
+  return {
+    data,
+    header,
+    kept,
+    rowsScored,
+    rowsFiltered,
+    rowsRejected: data.rowsRejected,
+    rejectsPath: data.rejectsPath,
+  };
 }
 
 function filterRows(table: Table, filters: readonly RowFilter[]): number[] {

@@ -40,10 +40,12 @@ export async function evaluatePackage(options: {
   rejects?: string;
   seed?: number;
   bootstrap?: number;
+  /** Measure a package edited by hand (files that differ from its recorded digests), with a warning. */
+  allowModified?: boolean;
   progress?: Progress;
 }): Promise<PackageEvaluation> {
   const progress = options.progress ?? silentProgress;
-  const model = loadPackage(options.modelDir);
+  const model = loadPackage(options.modelDir, { allowModified: options.allowModified });
   const { manifest, task } = model;
   const { target, classes, positive, threshold } = model.output;
   const { targetSpec } = manifest.output;

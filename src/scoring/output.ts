@@ -3,6 +3,7 @@
  * regression `prediction`, embeddings `e_0..e_{d-1}`. Local (`batchPredict`) and remote
  * (`remotePredict`) scoring write the same columns from the same code.
  */
+import type { Column } from '../data/table.js';
 import { getTask, type TaskName, type TaskOutput } from '../tasks/index.js';
 
 export interface PredictionColumns {
@@ -63,4 +64,32 @@ export function formatProbability(p: number): string {
 /** A predicted value as JavaScript writes it (round-trips exactly); empty for a refused row. */
 export function formatValue(v: number): string {
   return Number.isNaN(v) ? '' : String(v);
+}
+
+/**
+ * A kept input cell (`--keep`) as text: as read for columns kept only for the output (read as
+ * strings), in the file's form for signature columns (true/false, ISO datetimes, base64 bytes, the
+ * timesteps' numbers); empty when missing.
+ */
+export function inputCell(column: Column, i: number): string {
+  switch (column.type) {
+    case 'category':
+    case 'string':
+    case 'text':
+      return column.values[i] ?? '';
+    case 'blob': {
+      const bytes = column.values[i];
+      return bytes ? Buffer.from(bytes).toString('base64') : '';
+    }
+    case 'sequence': {
+      const steps = column.values[i];
+      return steps ? JSON.stringify(Array.from(steps)) : '';
+    }
+    default: {
+      const value = column.values[i];
+      if (Number.isNaN(value)) return '';
+      if (column.type === 'boolean') return value ? 'true' : 'false';
+      return column.type === 'datetime' ? new Date(value).toISOString() : String(value);
+    }
+  }
 }

@@ -17,7 +17,8 @@ import type { Column, Table } from '../data/table.js';
 import { classificationTask, getTask, type Task, type TaskOutput } from '../tasks/index.js';
 import { type Progress, silentProgress } from '../util/progress.js';
 import { assertNotInput, commitOutput, write, writeSorted } from './batch.js';
-import { predictionColumns } from './output.js';
+import { assertInputHas, keptColumns } from './input-columns.js';
+import { inputCell, predictionColumns } from './output.js';
 import {
   detailLines,
   errorText,
@@ -67,6 +68,8 @@ export interface RemotePredictOptions {
   targetColumn?: string;
   /** Sort rows by the positive (binary) or predicted class's probability, or the predicted value. */
   sort?: 'desc' | 'asc';
+  /** Input columns written after the id (or line), before the predictions; read here, never sent. */
+  keep?: readonly string[];
   /** Sent as `Authorization: Bearer <key>` (servers started with --require-auth-for-predict). */
   apiKey?: string;
   /** Per request, including retries' waits (default 60 s). */
@@ -83,7 +86,7 @@ export interface RemotePredictResult {
   /** Every model version that answered, in the order first seen (more than one if it was swapped). */
   versions: string[];
   requests: number;
-  /** The header written: id column (or `line`), then label (or target) columns. */
+  /** The header written: id column (or `line`), kept columns, then label (or target) columns. */
   header: string[];
 }
 
@@ -93,10 +96,14 @@ const RETRIES = 3;
 
 /**
  * The header a labels-only file gets: the model's id column (else `line`, the input's line numbers),
- * then `targetColumn`, else the target the server reports, else `label`.
+ * the kept input columns, then `targetColumn`, else the target the server reports, else `label`.
  */
-export function labelsOnlyHeader(description: ServedModelDescription, targetColumn?: string): string[] {
-  return [description.signature.id ?? 'line', targetColumn ?? description.output.target ?? 'label'];
+export function labelsOnlyHeader(
+  description: ServedModelDescription,
+  targetColumn?: string,
+  kept: readonly string[] = [],
+): string[] {
+  return [description.signature.id ?? 'line', ...kept, targetColumn ?? description.output.target ?? 'label'];
 }
 
 /** `GET /v1/models/{name}`: what the model takes and returns; clear errors when it is not there. */
@@ -136,6 +143,8 @@ interface Batch {
   index: number;
   records: Record<string, unknown>[];
   ids: string[];
+  /** Per row, the kept input cells. */
+  kept: string[][];
   lines: Int32Array;
 }
 
@@ -203,9 +212,14 @@ export async function remotePredict(options: RemotePredictOptions): Promise<Remo
   const schema: Record<string, ColumnSpec> = {};
   for (const { name, ...spec } of inputs) schema[name] = spec;
   if (idColumn) schema[idColumn] ??= { type: 'string', nullable: true };
+  const keep = options.keep ?? [];
+  for (const name of keep) schema[name] ??= { type: 'string', nullable: true };
+  const written = options.labelsOnly ? labelsOnlyHeader(described, options.targetColumn) : columns.header;
+  const kept = keptColumns(idColumn ?? 'line', keep, written);
+  await assertInputHas(options.input, described.reading, keep);
   const header = options.labelsOnly
-    ? labelsOnlyHeader(described, options.targetColumn)
-    : [idColumn ?? 'line', ...columns.header];
+    ? labelsOnlyHeader(described, options.targetColumn, kept)
+    : [idColumn ?? 'line', ...kept, ...columns.header];
   const predictUrl = `${base}/v1/models/${encodeURIComponent(described.name)}/predict`;
 
   const stream = streamTable(
@@ -278,7 +292,8 @@ export async function remotePredict(options: RemotePredictOptions): Promise<Remo
     for (let i = 0; i < batch.records.length; i++) {
       const offset = i * width;
       const cells = columns.cells(result.scores, offset, result.labels[i]);
-      const line = `${[batch.ids[i], ...(options.labelsOnly ? cells.slice(0, 1) : cells)].map(csvCell).join(',')}\n`;
+      const row = [batch.ids[i], ...batch.kept[i], ...(options.labelsOnly ? cells.slice(0, 1) : cells)];
+      const line = `${row.map(csvCell).join(',')}\n`;
       if (options.sort) buffered.push({ key: sortKey!(result.scores, offset), line });
       else text += line;
     }
@@ -298,6 +313,7 @@ export async function remotePredict(options: RemotePredictOptions): Promise<Remo
     for await (const chunk of stream) {
       const { table } = chunk;
       const ids = idColumn ? (table.columns.get(idColumn)!.values as (string | null)[]) : null;
+      const keptValues = kept.map((name) => table.columns.get(name)!);
       for (let start = 0; start < table.nRows; start += batchSize) {
         const end = Math.min(start + batchSize, table.nRows);
         const batch: Batch = {
@@ -305,6 +321,9 @@ export async function remotePredict(options: RemotePredictOptions): Promise<Remo
           records: recordsOf(table, inputs, start, end),
           ids: Array.from({ length: end - start }, (_, i) =>
             ids ? String(ids[start + i] ?? '') : String(chunk.lines[start + i]),
+          ),
+          kept: Array.from({ length: end - start }, (_, i) =>
+            keptValues.map((column) => inputCell(column, start + i)),
           ),
           lines: chunk.lines.subarray(start, end),
         };
@@ -339,8 +358,9 @@ export async function remotePredict(options: RemotePredictOptions): Promise<Remo
 }
 
 /**
- * Rewrites a full prediction file (id, label, p_...) as id and label only, under `header`: the
- * labels-only output of local mode, from what `batchPredict` wrote.
+ * Rewrites a full prediction file (id, kept columns, label, p_...) as its first `header.length`
+ * columns (id, kept columns and label) under `header`: the labels-only output of local mode, from
+ * what `batchPredict` wrote.
  */
 export async function keepLabelsOnly(full: string, output: string, header: string[]): Promise<void> {
   const partial = `${path.resolve(output)}.partial-${process.pid}`;
@@ -350,7 +370,7 @@ export async function keepLabelsOnly(full: string, output: string, header: strin
     const parser = createReadStream(full).pipe(new Parser({ from_line: 2, relax_column_count: false }));
     let text = '';
     for await (const record of parser as AsyncIterable<string[]>) {
-      text += `${csvCell(record[0])},${csvCell(record[1])}\n`;
+      text += `${record.slice(0, header.length).map(csvCell).join(',')}\n`;
       if (text.length > 1 << 16) {
         await write(out, text);
         text = '';

@@ -7,7 +7,8 @@ const dir = tempDir();
 describe('schema inference', () => {
   it('infers integer, number, boolean, datetime, category and text columns with nullability', async () => {
     const rows = ['id,amount,score,flag,label,when,product,comment,age'];
-    for (let i = 0; i < 40; i++) {
+    // 60 rows: three age bands are 5 % of the values, the most a category may have.
+    for (let i = 0; i < 60; i++) {
       rows.push(
         [
           i,
@@ -37,17 +38,17 @@ describe('schema inference', () => {
     });
     // The inferred schema loads the file it came from.
     const { report } = await loadTable({ source: { path }, schema }, { baseDir: dir });
-    expect(report.rowsAccepted).toBe(40);
+    expect(report.rowsAccepted).toBe(60);
   });
 
   it('applies source.rename and options, and samples only the first rows', async () => {
     const rows = [',code'];
-    for (let i = 1; i <= 30; i++) rows.push(`${i},${i <= 10 ? 'A' : `code-${i}`}`);
+    for (let i = 1; i <= 30; i++) rows.push(`${i},${i <= 20 ? 'A' : `code-${i}`}`);
     fixture(dir, 'unnamed.csv', `${rows.join('\n')}\n`);
     const sampled = await inferSchema(
       'unnamed.csv',
       { rename: { '': 'customer_id' } },
-      { baseDir: dir, sampleRows: 10 },
+      { baseDir: dir, sampleRows: 20 },
     );
     expect(sampled).toEqual({
       customer_id: { type: 'integer', nullable: false },

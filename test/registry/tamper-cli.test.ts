@@ -41,6 +41,22 @@ describe('tampered packages through the CLI', () => {
     expect(result.stderr).toMatch(/weights\.safetensors has sha256 [0-9a-f]{64}, not the recorded/);
   });
 
+  it('kiln predict and kiln evaluate --allow-modified use an edited package, with a warning', async () => {
+    const dir = await editedThreshold();
+    const work = mkdtempSync(path.join(tmpdir(), 'kiln-tamper-cli-'));
+    writeFileSync(path.join(work, 'in.csv'), 'x,y\n0.5,no\n3.5,yes\n1.5,no\n2.5,yes\n');
+    const predict = ['predict', '--model', dir, '--input', 'in.csv', '--output', 'out.csv'];
+    expect((await runCli(predict, { cwd: work })).code).not.toBe(0);
+    const allowed = await runCli([...predict, '--allow-modified'], { cwd: work });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stderr).toContain('manifest.json');
+    expect(readFileSync(path.join(work, 'out.csv'), 'utf8').split('\n')[0]).toMatch(/^line,label,p_/);
+    const evaluate = ['evaluate', '--model', dir, '--input', 'in.csv'];
+    expect((await runCli(evaluate, { cwd: work })).code).not.toBe(0);
+    const measured = await runCli([...evaluate, '--allow-modified'], { cwd: work });
+    expect(measured.code, measured.stderr).toBe(0);
+  });
+
   it('kiln serve --model <dir> and kiln models register refuse a manifest whose threshold was edited', async () => {
     const dir = await editedThreshold();
     await expect(startServe(['--model', dir, ...serveArgs])).rejects.toThrow(

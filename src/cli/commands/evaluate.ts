@@ -20,6 +20,10 @@ export function evaluateCommand(): Command {
       'write an HTML report (package mode; project mode writes one in the run folder)',
     )
     .option('--seed <n>', 'seed for splits and the bootstrap', positiveInteger('--seed'))
+    .option(
+      '--allow-modified',
+      'use a package whose files no longer match the digests its manifest records (edited by hand), with a warning',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  kiln evaluate examples/customer-risk\n  kiln evaluate --model pkg --input labelled.csv --report eval.html',
@@ -27,7 +31,7 @@ export function evaluateCommand(): Command {
     .action(
       async (
         projectPath: string | undefined,
-        options: { model?: string; input?: string; report?: string; seed?: number },
+        options: { model?: string; input?: string; report?: string; seed?: number; allowModified?: boolean },
         command: Command,
       ) => {
         const progress = progressFor(command);
@@ -38,6 +42,7 @@ export function evaluateCommand(): Command {
             modelDir: options.model,
             input: options.input,
             seed: options.seed,
+            allowModified: options.allowModified,
             progress,
           });
           progress.close();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadPackage } from '../../packaging/load.js';
 import { batchPredict, parseFilter, type RowFilter } from '../../scoring/batch.js';
+import { KeepColumnsError, parseKeep } from '../../scoring/input-columns.js';
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_CONCURRENCY,
@@ -21,7 +22,9 @@ interface PredictOptions {
   rejects?: string;
   sort?: 'desc' | 'asc';
   where: RowFilter[];
+  keep: string[];
   labelsOnly?: boolean;
+  allowModified?: boolean;
   targetColumn?: string;
   batchSize?: number;
   concurrency?: number;
@@ -39,7 +42,7 @@ export function predictCommand(): Command {
     .requiredOption('--input <file>', 'rows to score (.csv, .tsv or .parquet)')
     .requiredOption(
       '--output <file>',
-      'CSV to write: id (or source line), then label and p_<class> per class (classification), prediction (regression) or e_0..e_<d-1> (embeddings)',
+      'CSV to write: id (or source line), the --keep columns, then label and p_<class> per class (classification), prediction (regression) or e_0..e_<d-1> (embeddings)',
     )
     .option(
       '--server <url>',
@@ -57,6 +60,16 @@ export function predictCommand(): Command {
       'score only rows matching column=value or column!=value (repeatable; local mode)',
       collect,
       [],
+    )
+    .option(
+      '--keep <columns>',
+      'input columns to carry into the output after the id, e.g. --keep customer_id,name (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
+    .option(
+      '--allow-modified',
+      'use a package whose files no longer match the digests its manifest records (edited by hand), with a warning',
     )
     .option(
       '--labels-only',
@@ -87,17 +100,28 @@ order; the server decides the version (e.g. the one its name@alias points at). R
 refuses go to the rejects file; a batch the server refuses stops the run with its reasons and the
 input lines. KILN_API_KEY is sent as a bearer token when set.
 
---labels-only writes "<id>,<target>": the model's id column (else "line", the input line number) and the
-predicted label under --target-column, else the target column the model reports, else "label".
+The first column is the model's id column (data.id in its project), else "line", the input line
+number. --keep copies input columns next to it, as the file has them (columns the model does not read
+included); a column the file does not have is an error naming it.
+
+--labels-only writes "<id>,<kept columns>,<target>": the predicted label under --target-column, else
+the target column the model reports, else "label".
 
 Examples:
-  kiln predict --model pkg --input prospects.csv --output ranked.csv --sort desc --where bought_toon=false
+  kiln predict --model pkg --input prospects.csv --output ranked.csv --sort desc --where bought_toon=false \\
+    --keep name,email
   kiln predict --server http://127.0.0.1:4002 --model intent-posos --input test.csv \\
     --output predictions.csv --labels-only`,
     )
     .action(async (options: PredictOptions, command: Command) => {
-      if (options.server) await predictRemote(options, command);
-      else await predictLocal(options, command);
+      try {
+        if (options.server) await predictRemote(options, command);
+        else await predictLocal(options, command);
+      } catch (error) {
+        // A --keep the file cannot satisfy is a usage error, like an unknown flag value.
+        if (error instanceof KeepColumnsError) throw new UserError(error.message, EXIT_USAGE);
+        throw error;
+      }
     });
 }
 
@@ -114,7 +138,9 @@ async function predictLocal(options: PredictOptions, command: Command): Promise<
   const full = options.labelsOnly ? `${options.output}.full-${process.pid}.csv` : options.output;
   if (full !== options.output && path.resolve(options.output) === path.resolve(options.input))
     throw new UserError(`--output ${options.output} is the input file; choose another path`);
-  const pkg = options.labelsOnly ? loadPackage(options.model) : undefined;
+  const pkg = options.labelsOnly
+    ? loadPackage(options.model, { allowModified: options.allowModified })
+    : undefined;
   if (pkg?.task.name === 'embedding')
     throw new UserError('--labels-only: an embedding model predicts vectors, not labels', EXIT_USAGE);
   const progress = progressFor(command);
@@ -126,13 +152,16 @@ async function predictLocal(options: PredictOptions, command: Command): Promise<
       rejects: options.rejects ?? `${options.output}.rejects.csv`,
       sort: options.sort,
       where: options.where,
+      keep: parseKeep(options.keep),
+      allowModified: options.allowModified,
       progress,
     });
     if (pkg) {
-      const { manifest } = pkg;
+      // Id and kept columns as written, then the label (or value) under the target's name.
       await keepLabelsOnly(full, options.output, [
-        manifest.signature.id ?? 'line',
-        options.targetColumn ?? manifest.output.target ?? 'label',
+        result.header[0],
+        ...result.kept,
+        options.targetColumn ?? pkg.manifest.output.target ?? 'label',
       ]);
     }
     progress.close();
@@ -169,6 +198,7 @@ async function predictRemote(options: PredictOptions, command: Command): Promise
       labelsOnly: options.labelsOnly,
       targetColumn: options.targetColumn,
       sort: options.sort,
+      keep: parseKeep(options.keep),
       apiKey: process.env.KILN_API_KEY || undefined,
       progress,
     });

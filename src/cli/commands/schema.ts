@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { inferSchema, renderSchema } from '../../data/infer.js';
+import { inferColumns, MAX_CATEGORIES, MAX_CATEGORY_SHARE, renderSchema } from '../../data/infer.js';
 import { positiveInteger } from './shared.js';
 
 export function schemaCommand(): Command {
@@ -7,6 +7,14 @@ export function schemaCommand(): Command {
   schema
     .command('infer')
     .description('Infer a starting schema from a data file and print it as a kiln.config.ts snippet.')
+    .addHelpText(
+      'after',
+      `
+A text column is a category when it has at most ${MAX_CATEGORIES} distinct values, and at most ${MAX_CATEGORY_SHARE * 100} % of its
+values are distinct (each level repeats); a comment above each column says which way it went. Numeric
+columns get their observed min and max as a comment: declared, they refuse values outside, so widen them
+for data to come.`,
+    )
     .argument('<file>', 'CSV, TSV or Parquet file')
     .option('--delimiter <char>', 'CSV delimiter (default: from the file extension)')
     .option('--encoding <name>', 'utf-8, latin1, windows-1252 or utf-16le', 'utf-8')
@@ -22,7 +30,7 @@ export function schemaCommand(): Command {
         file: string,
         options: { delimiter?: string; encoding: 'utf-8'; sample: number; rename: Record<string, string> },
       ) => {
-        const inferred = await inferSchema(
+        const { schema: inferred, notes } = await inferColumns(
           file,
           {
             ...(options.delimiter ? { delimiter: options.delimiter } : {}),
@@ -31,7 +39,7 @@ export function schemaCommand(): Command {
           },
           { sampleRows: options.sample },
         );
-        process.stdout.write(`${renderSchema(inferred)}\n`);
+        process.stdout.write(`${renderSchema(inferred, notes)}\n`);
       },
     );
   return schema;

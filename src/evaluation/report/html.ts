@@ -1,6 +1,7 @@
 /** The run report as one self-contained HTML file: inline CSS and SVG, no scripts, every text escaped. */
 import { findMetric } from '../registry.js';
 import { escapeHtml as esc, formatCount, formatNumber, formatParam, orderedMetricNames } from './format.js';
+import { reportWarnings } from './search-edge.js';
 import { confusionMatrixSvg, unitPlotSvg } from './svg.js';
 import type { RunReport, TrialSummary } from './types.js';
 
@@ -90,8 +91,9 @@ ${params ? `<p class="meta">parameters: ${params}</p>` : ''}
 }
 
 function warnings(r: RunReport): string {
-  if (!r.warnings || r.warnings.length === 0) return '';
-  return `<div class="warnings"><strong>Warnings</strong><ul>${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>`;
+  const all = reportWarnings(r);
+  if (all.length === 0) return '';
+  return `<div class="warnings"><strong>Warnings</strong><ul>${all.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>`;
 }
 
 function dataSection(r: RunReport): string {

@@ -1,5 +1,6 @@
 /** A compact plain-text run summary for the terminal: metrics, confusion matrix (classification), gates. */
 import { formatCount, formatNumber, orderedMetricNames, truncate } from './format.js';
+import { reportWarnings } from './search-edge.js';
 import type { RunReport } from './types.js';
 
 /** Matrices with more classes are summarised as their largest confusions instead of printed whole. */
@@ -16,7 +17,7 @@ export function renderTerminalSummary(report: RunReport): string {
   lines.push('', ...metricLines(report), ...variabilityLines(report));
   const confusion = confusionLines(report);
   lines.push(...(confusion.length ? ['', ...confusion] : []), '', ...gateLines(report));
-  for (const w of report.warnings ?? []) lines.push(`warning: ${w}`);
+  for (const w of reportWarnings(report)) lines.push(`warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }
 
