@@ -128,8 +128,17 @@ export const dataSchema = z.strictObject({
    * fit. Needs a model family that takes sample weights.
    */
   weight: z.string().optional(),
-  /** fail: stop at the first invalid row; quarantine: write invalid rows with a reason to a rejects file. */
+  /**
+   * What an invalid row (one that does not match the schema, or a broken CSV line) does. fail: the run
+   * fails, listing every invalid row (the first 100, then a count); quarantine: invalid rows are written
+   * with their line and reason to a rejects file and the run goes on without them.
+   */
   onInvalid: z.enum(['fail', 'quarantine']).default('fail'),
+  /**
+   * With `quarantine`: the largest share of the rows read (0..1) that may be rejected; above it the run
+   * fails, naming the counts and the rejects file. Absent: no limit.
+   */
+  maxRejectedFraction: z.number().min(0).max(1).optional(),
   /** Columns present in the file but not in the schema. */
   extraColumns: z.enum(['error', 'ignore']).default('error'),
   /**

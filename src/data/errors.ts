@@ -50,22 +50,80 @@ export interface RejectedRow {
   readonly cells: readonly string[];
 }
 
+/** How many invalid rows a `fail` error lists; the rest are counted. */
+export const MAX_LISTED_PROBLEMS = 100;
+
 /**
- * One row failed validation under policy `fail`. Message:
- * `<file>: line 17, column "age": "abc" is not a number` — the reason a quarantined row would get.
+ * Rows failed validation under policy `fail`. The load reads on to the end of the file so that one run
+ * shows every problem: `problems` holds the first {@link MAX_LISTED_PROBLEMS}, `count` all of them.
+ * One problem: `<file>: line 17, column "age": "abc" is not a number` (the reason a quarantined row would
+ * get); several: `<file>: 8 of 1000 rows are invalid ...` and one line per problem. `line`, `column`,
+ * `value` and `reason` are the first problem's.
  */
 export class DataValidationError extends DataError {
   override readonly line: number;
   readonly column: string | null;
   readonly value: string | null;
   readonly reason: string;
+  /** The first problems, in file order. */
+  readonly problems: readonly RejectedRow[];
+  /** All invalid rows, listed or not. */
+  readonly count: number;
 
-  constructor(file: string, rejected: RejectedRow, unit: LocationUnit) {
-    super(file, rejected.reason, { line: rejected.line, unit, column: rejected.column ?? undefined });
+  constructor(
+    file: string,
+    problems: readonly RejectedRow[],
+    unit: LocationUnit,
+    counts: { count?: number; rowsRead?: number } = {},
+  ) {
+    const [first] = problems;
+    const count = counts.count ?? problems.length;
+    if (count === 1) {
+      super(file, first.reason, { line: first.line, unit, column: first.column ?? undefined });
+    } else {
+      const listed = problems.map((row) => `  ${locate(row, unit)}${row.reason}`);
+      if (count > problems.length) listed.push(`  ... and ${count - problems.length} more`);
+      const of = counts.rowsRead === undefined ? '' : ` of ${counts.rowsRead}`;
+      super(
+        file,
+        `${count}${of} rows are invalid (onInvalid: "fail"; "quarantine" sets them aside in a rejects file):\n${listed.join('\n')}`,
+        { unit },
+      );
+    }
     this.name = 'DataValidationError';
-    this.line = rejected.line;
-    this.column = rejected.column;
-    this.value = rejected.value;
-    this.reason = rejected.reason;
+    this.line = first.line;
+    this.column = first.column;
+    this.value = first.value;
+    this.reason = first.reason;
+    this.problems = problems;
+    this.count = count;
   }
+}
+
+function locate(row: RejectedRow, unit: LocationUnit): string {
+  return `${unit} ${row.line}${row.column === null ? '' : `, column ${JSON.stringify(row.column)}`}: `;
+}
+
+/** A quarantining load rejected a larger share of the rows than `data.maxRejectedFraction` allows. */
+export class RejectedShareError extends DataError {
+  constructor(
+    file: string,
+    readonly rowsRead: number,
+    readonly rowsRejected: number,
+    readonly maxRejectedFraction: number,
+    readonly rejectsPath: string,
+  ) {
+    const share = rowsRejected / rowsRead;
+    super(
+      file,
+      `${rowsRejected} of ${rowsRead} rows were rejected (${percent(share)}), more than ` +
+        `data.maxRejectedFraction ${maxRejectedFraction} (${percent(maxRejectedFraction)}) allows; ` +
+        `the rejected rows and their reasons are in ${rejectsPath}`,
+    );
+    this.name = 'RejectedShareError';
+  }
+}
+
+function percent(share: number): string {
+  return `${Number((share * 100).toPrecision(3))} %`;
 }

@@ -5,7 +5,9 @@ export {
   type DataErrorDetails,
   DataValidationError,
   type LocationUnit,
+  MAX_LISTED_PROBLEMS,
   type RejectedRow,
+  RejectedShareError,
 } from './errors.js';
 export { type Fingerprint, FingerprintBuilder, fingerprintFile } from './fingerprint.js';
 export { type InferOptions, inferSchema, renderSchema } from './infer.js';

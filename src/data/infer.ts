@@ -77,9 +77,10 @@ export async function inferColumns(
     stats = names.map(() => new ColumnStats(rule));
     let seen = 0;
     sample: for await (const batch of raw.batches()) {
-      for (const cells of batch.rows) {
-        // Rows with the wrong cell count are validation's to report; they say nothing about types.
-        if (cells.length !== raw.width) continue;
+      for (const [r, cells] of batch.rows.entries()) {
+        // Rows with the wrong cell count or a broken quote are validation's to report; they say nothing
+        // about types.
+        if (cells.length !== raw.width || batch.malformed?.has(r)) continue;
         for (let j = 0; j < cells.length; j++) stats[j].add(cells[j], missing);
         if (++seen >= sampleRows) break sample;
       }

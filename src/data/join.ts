@@ -43,16 +43,18 @@ export async function openJoinedSource(
     width: header.length,
     async *batches(): AsyncGenerator<RawBatch> {
       for await (const batch of main.batches()) {
-        const rows = batch.rows.map((row) => {
+        const rows = batch.rows.map((row, r) => {
           const out = [...row];
+          // A line the reader could not parse has no key to join on; it is rejected as malformed.
+          const broken = batch.malformed?.has(r) ?? false;
           sides.forEach((side, s) => {
-            const match = side.rows.get(keyOf(row[side.mainKey]));
-            if (!match) unmatched[s]++;
+            const match = broken ? undefined : side.rows.get(keyOf(row[side.mainKey]));
+            if (!match && !broken) unmatched[s]++;
             out.push(...(match ?? side.columns.map(() => null)));
           });
           return out;
         });
-        yield { lines: batch.lines, rows };
+        yield { ...batch, rows };
       }
     },
     fingerprint: () => main.fingerprint(),

@@ -6,7 +6,7 @@
 import { basename, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { type DataConfig, dataSchema } from '../config/schema.js';
-import type { RejectedRow } from './errors.js';
+import { DataValidationError, MAX_LISTED_PROBLEMS, type RejectedRow, RejectedShareError } from './errors.js';
 import { type JoinedFile, openJoinedSource } from './join.js';
 import { openSource } from './open.js';
 import { RejectsWriter } from './rejects.js';
@@ -39,8 +39,8 @@ export interface LoadOptions {
   /**
    * A later stage's veto, e.g. the frozen feature pipeline at scoring: given each validated chunk, it
    * returns chunk row index → reason for rows that stage cannot use. Those rows leave the chunk and are
-   * rejected like invalid rows (rejects file under `quarantine`, DataValidationError under `fail`), with
-   * their original cells; the raw cells of a chunk are kept in memory for this.
+   * rejected like invalid rows (rejects file under `quarantine`, listed in the DataValidationError under
+   * `fail`), with their original cells; the raw cells of a chunk are kept in memory for this.
    */
   refuse?: (table: Table) => ReadonlyMap<number, string>;
 }
@@ -87,10 +87,14 @@ export interface TableStream extends AsyncIterable<TableChunk> {
 
 /**
  * Streams a declared source as validated Table chunks, reading the file once: header checked first,
- * then each chunk of `chunkRows` rows validated and handed over before the next is read. Under
- * `onInvalid: "fail"` the first bad row throws a DataValidationError (file, line, column, reason);
- * under `"quarantine"` bad rows go to the rejects file and the chunk's `rejects`. Breaking out of the
- * loop closes the file. Nothing is opened until iteration starts.
+ * then each chunk of `chunkRows` rows validated and handed over before the next is read. A bad row is
+ * one that does not match the schema or that the reader could not parse (a broken quote). Under
+ * `onInvalid: "fail"` no chunk is handed over after the first bad row, but the file is read to the end
+ * and then a DataValidationError lists every bad row (file, line, column, reason; the first
+ * {@link MAX_LISTED_PROBLEMS}, then a count). Under `"quarantine"` bad rows go to the rejects file and
+ * the chunk's `rejects`; with `maxRejectedFraction`, a RejectedShareError ends the read when a larger
+ * share of the rows was rejected. Breaking out of the loop closes the file. Nothing is opened until
+ * iteration starts.
  *
  * @example
  * const stream = streamTable(project.data, { baseDir, requiredNonNull: [] });
@@ -149,7 +153,6 @@ class ValidatedTableStream implements TableStream {
     let rejects: RejectsWriter | null = null;
     try {
       const validator = new RowValidator(source, data.schema, data.source, {
-        onInvalid: data.onInvalid,
         extraColumns: data.extraColumns,
         requiredNonNull: options.requiredNonNull ?? [],
         chunkRows,
@@ -166,13 +169,23 @@ class ValidatedTableStream implements TableStream {
       let rowsAccepted = 0;
       let rowsRejected = 0;
       const missing = validator.columns.map(() => 0);
-      const handOver = async (validated: ValidatedChunk): Promise<TableChunk> => {
+      // Under `fail`: the bad rows seen so far (the first ones) and their count.
+      const problems: RejectedRow[] = [];
+      let problemCount = 0;
+      const handOver = async (validated: ValidatedChunk): Promise<TableChunk | null> => {
         const chunk =
           options.refuse && validated.table.nRows > 0
             ? validator.refuse(validated, options.refuse(validated.table))
             : validated;
-        await rejects?.write(chunk.rejects);
         rowsRead += chunk.rowsRead;
+        if (data.onInvalid === 'fail' && (problemCount > 0 || chunk.rejects.length > 0)) {
+          // The load will fail: read on only to list every problem, handing nothing more over.
+          problemCount += chunk.rejects.length;
+          problems.push(...chunk.rejects.slice(0, MAX_LISTED_PROBLEMS - problems.length));
+          options.onProgress?.(rowsRead);
+          return null;
+        }
+        await rejects?.write(chunk.rejects);
         rowsAccepted += chunk.table.nRows;
         rowsRejected += chunk.rejects.length;
         chunk.missing.forEach((count, i) => {
@@ -182,11 +195,20 @@ class ValidatedTableStream implements TableStream {
         return { table: chunk.table, lines: chunk.lines, rejects: chunk.rejects, rowsRead };
       };
       for await (const batch of source.batches()) {
-        for (const chunk of validator.push(batch)) yield await handOver(chunk);
+        for (const validated of validator.push(batch)) {
+          const chunk = await handOver(validated);
+          if (chunk !== null) yield chunk;
+        }
       }
       const last = validator.flush();
-      if (last !== null) yield await handOver(last);
+      const lastChunk = last === null ? null : await handOver(last);
+      if (lastChunk !== null) yield lastChunk;
+      if (problemCount > 0)
+        throw new DataValidationError(source.file, problems, source.unit, { count: problemCount, rowsRead });
       await rejects?.close();
+      const max = data.maxRejectedFraction;
+      if (rejects?.written && max !== undefined && rowsRejected / rowsRead > max)
+        throw new RejectedShareError(source.file, rowsRead, rowsRejected, max, rejects.path);
       const fingerprint = await source.fingerprint();
       this.finished = {
         path: source.file,

@@ -16,6 +16,19 @@ export interface RawBatch {
   /** Source line (CSV, where a record starts) or data row (Parquet) of each record. */
   readonly lines: number[];
   readonly rows: RawValue[][];
+  /**
+   * Records the reader could not parse (a CSV line with a broken quote), by index in `rows`. Their row
+   * holds the line's text split at each delimiter (the surplus in the last cell); validation rejects them.
+   */
+  readonly malformed?: ReadonlyMap<number, Malformed>;
+}
+
+/** Why a record could not be parsed. */
+export interface Malformed {
+  /** The problem, without the location. */
+  readonly reason: string;
+  /** Index of the cell the reader was in when it found the problem, when known. */
+  readonly column: number | null;
 }
 
 export type DataFormat = 'csv' | 'parquet';

@@ -1,16 +1,16 @@
 /**
  * Validation against the declared schema: the header first (missing and extra columns, renames), then
- * every row. A row is accepted whole or rejected with one reason naming its line, column and value.
+ * every row. A row is accepted whole or rejected with one reason naming its line, column and value; what
+ * a rejection means (quarantine, or failing the load) is the loader's policy.
  */
 import type { ColumnSpec, DataConfig, SourceConfig } from '../config/schema.js';
 import { type CellValue, type Coercer, cellText, coercer, Invalid } from './coerce.js';
-import { DataError, DataValidationError, type LocationUnit, type RejectedRow } from './errors.js';
+import { DataError, type RejectedRow } from './errors.js';
 import { sequenceWidth } from './sequence-cell.js';
-import type { RawBatch, RawSource, RawValue } from './source.js';
+import type { Malformed, RawBatch, RawSource, RawValue } from './source.js';
 import { type Column, makeColumn, NUMERIC_TYPES, type Table, takeRows } from './table.js';
 
 export interface ValidationPolicy {
-  onInvalid: DataConfig['onInvalid'];
   extraColumns: DataConfig['extraColumns'];
   /** Columns whose missing value rejects the row with reason "missing target" (the target, labels). */
   requiredNonNull: readonly string[];
@@ -56,23 +56,22 @@ interface PlannedColumn {
 }
 
 /**
- * Checks a source's columns against the schema, then validates its rows into Table chunks. Under
- * `fail` the first bad row throws a DataValidationError; under `quarantine` it joins its chunk's rejects.
+ * Checks a source's columns against the schema, then validates its rows into Table chunks; a bad row
+ * (including one the reader could not parse) joins its chunk's rejects.
  */
 export class RowValidator {
   /** Table column names, in schema order. */
   readonly columns: readonly string[];
   /** The file's columns as spelled in the file (positional names without a header): the rejects header. */
   readonly fileColumns: readonly string[];
-  private readonly file: string;
-  private readonly unit: LocationUnit;
+  /** The file's columns after `rename`, by position: what a malformed row's problem is located by. */
+  private readonly names: readonly string[];
   private readonly specs: readonly ColumnSpec[];
   private readonly numeric: readonly boolean[];
   /** In file order, so a row's reason is its leftmost bad cell. */
   private readonly plan: readonly PlannedColumn[];
   private readonly width: number;
   private readonly chunkRows: number;
-  private readonly failFast: boolean;
   private readonly keepCells: boolean;
   private chunk: OpenChunk | null = null;
 
@@ -84,14 +83,11 @@ export class RowValidator {
     policy: ValidationPolicy,
   ) {
     const { file } = source;
-    this.file = file;
-    this.unit = source.unit;
     this.columns = Object.keys(schema);
     this.specs = Object.values(schema);
     this.numeric = this.specs.map((spec) => NUMERIC_TYPES.includes(spec.type));
     this.width = source.width;
     this.chunkRows = policy.chunkRows;
-    this.failFast = policy.onInvalid === 'fail';
     this.keepCells = policy.keepCells ?? false;
     const unknownRequired = policy.requiredNonNull.filter((name) => !Object.hasOwn(schema, name));
     if (unknownRequired.length > 0) {
@@ -101,6 +97,7 @@ export class RowValidator {
     }
     const { fileColumns, names } = resolveNames(source, this.columns, config.rename);
     this.fileColumns = fileColumns;
+    this.names = names;
     const position = new Map<string, number>();
     names.forEach((name, i) => {
       const previous = position.get(name);
@@ -165,7 +162,7 @@ export class RowValidator {
     const done: ValidatedChunk[] = [];
     for (let r = 0; r < batch.rows.length; r++) {
       this.chunk ??= this.newChunk();
-      this.row(this.chunk, batch.rows[r], batch.lines[r]);
+      this.row(this.chunk, batch.rows[r], batch.lines[r], batch.malformed?.get(r));
       if (++this.chunk.read === this.chunkRows) {
         done.push(this.close(this.chunk));
         this.chunk = null;
@@ -181,13 +178,26 @@ export class RowValidator {
     return chunk === null ? null : this.close(chunk);
   }
 
-  private row(chunk: OpenChunk, cells: readonly RawValue[], line: number): void {
-    const rejected = this.check(chunk, cells, line);
+  private row(chunk: OpenChunk, cells: readonly RawValue[], line: number, malformed?: Malformed): void {
+    const rejected = malformed
+      ? this.rejectMalformed(line, cells, malformed)
+      : this.check(chunk, cells, line);
     if (rejected === null) {
       chunk.cells?.push(cells);
       chunk.lines[chunk.accepted++] = line;
-    } else if (this.failFast) throw new DataValidationError(this.file, rejected, this.unit);
-    else chunk.rejects.push(rejected);
+    } else chunk.rejects.push(rejected);
+  }
+
+  private rejectMalformed(line: number, cells: readonly RawValue[], malformed: Malformed): RejectedRow {
+    const at = malformed.column;
+    const known = at !== null && at < this.names.length;
+    return {
+      line,
+      column: known ? this.names[at] : null,
+      value: known ? cellText(cells[at]) : null,
+      reason: malformed.reason,
+      cells: cells.map(cellText),
+    };
   }
 
   /** Writes the row's values at the chunk's next slot (left for the next row if rejected). */
@@ -251,22 +261,20 @@ export class RowValidator {
 
   /**
    * Moves rows a later stage refused (chunk row index → reason) from the chunk to its rejects, keeping
-   * rejects in file order; under `fail`, throws for the earliest. Needs a chunk validated with `keepCells`.
+   * rejects in file order. Needs a chunk validated with `keepCells`.
    */
   refuse(chunk: ValidatedChunk, refused: ReadonlyMap<number, string>): ValidatedChunk {
     if (refused.size === 0) return chunk;
     if (chunk.cells === null) throw new Error('refusing rows needs chunks validated with keepCells');
     const rejects: RejectedRow[] = [];
-    for (const [row, reason] of [...refused].sort((a, b) => a[0] - b[0])) {
-      const rejected = {
+    for (const [row, reason] of refused) {
+      rejects.push({
         line: chunk.lines[row],
         column: null,
         value: null,
         reason,
         cells: chunk.cells[row].map(cellText),
-      };
-      if (this.failFast) throw new DataValidationError(this.file, rejected, this.unit);
-      rejects.push(rejected);
+      });
     }
     const keep = Int32Array.from({ length: chunk.table.nRows }, (_, i) => i).filter((i) => !refused.has(i));
     const table = takeRows(chunk.table, keep);

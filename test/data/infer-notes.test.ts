@@ -91,4 +91,11 @@ describe('schema inference notes', () => {
     expect(stdout).toContain("  addr_state: { type: 'category', nullable: false, values: ['S00', ");
     expect(stdout).toContain('  // observed min: 20037, max: 93963');
   });
+
+  it('leaves a line with a broken quote out of the sample: its cells say nothing about types', async () => {
+    const broken = fixture(dir, 'broken.csv', 'a,b\n1,2\n3,"4 oops\n5,6\n7,8\n');
+    const { schema } = await inferColumns(broken);
+    expect(schema.a.type).toBe('integer');
+    expect(schema.b.type).toBe('integer');
+  });
 });

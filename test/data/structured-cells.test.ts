@@ -253,12 +253,15 @@ describe('files with sequence and blob columns', () => {
     expect((getColumn(concatTables([table, table]), 'readings') as SequenceColumn).width).toBe(2);
   });
 
-  it('stops at the first bad cell under onInvalid: fail, naming line, column and place', async () => {
+  it('lists every bad cell under onInvalid: fail, naming line, column and place', async () => {
     fixture(dir, 'fail.csv', `${csv}\n`);
     const error = await failure(loadTable({ source: { path: 'fail.csv' }, schema }, { baseDir: dir }));
     expect(error).toBeInstanceOf(DataValidationError);
     expect(error.message).toBe(
-      `${join(dir, 'fail.csv')}: line 4, column "readings": timestep 1, s2: expected a number, got string "s2"`,
+      `${join(dir, 'fail.csv')}: 3 of 5 rows are invalid (onInvalid: "fail"; "quarantine" sets them aside in a rejects file):\n` +
+        '  line 4, column "readings": timestep 1, s2: expected a number, got string "s2"\n' +
+        '  line 5, column "image": 10 bytes, more than maxBytes 8 bytes\n' +
+        '  line 6, column "image": not base64 (character 0 is "%")',
     );
   });
 

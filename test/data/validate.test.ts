@@ -248,11 +248,12 @@ describe('quarantine', () => {
     expect(error.message).toBe(`${path}: line 3: unseen level`);
   });
 
-  it('the same file under fail stops at the first bad row', async () => {
+  it('the same file under fail fails naming every bad row, the first one as its location', async () => {
     fixture(dir, 'mixed-fail.csv', `${header}\n${rows.join('\n')}\n`);
     const error = (await failure(loadTable(data('mixed-fail.csv'), { baseDir: dir }))) as DataValidationError;
     expect(error.line).toBe(3);
     expect(error.column).toBe('age');
+    expect(error.problems.map((p) => p.line)).toEqual([3, 5, 8]);
   });
 
   it('writes no rejects file when every row is valid', async () => {

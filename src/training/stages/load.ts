@@ -16,7 +16,9 @@ export interface LoadedData {
 
 /**
  * Reads the training file (and its joins, and the test file), checking every row against the schema:
- * rows that do not fit are quarantined with a reason (or stop the run, `onInvalid: fail`).
+ * rows that do not fit (or that are not well-formed CSV) are quarantined with a reason, or fail the run
+ * listing them all (`onInvalid: fail`); `data.maxRejectedFraction` caps the share quarantined. Each
+ * file's report (rows read, accepted, rejected, the rejects file) reaches the run's report.
  */
 export async function load(context: RunContext, _input: undefined): Promise<LoadedData> {
   const { project, dir, runDir, progress } = context;
@@ -54,6 +56,7 @@ export async function load(context: RunContext, _input: undefined): Promise<Load
   );
   progress.info(
     `read ${test.report.rowsRead} test rows: ${test.report.rowsAccepted} accepted, ${test.report.rowsRejected} rejected`,
+    test.report.rejectsPath ? { rejects: test.report.rejectsPath } : undefined,
   );
   fingerprints.push(dataFingerprint('test', test.report));
   return { table, report, test, fingerprints };
