@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadProject } from '../../config/load.js';
-import { trainProject } from '../../training/train.js';
+import { type TrainResult, trainProject } from '../../training/train.js';
 import { EXIT_FAILED } from '../errors.js';
 import { positiveInteger, progressFor } from './shared.js';
 
@@ -30,12 +30,7 @@ The run is recorded in the metadata store (see \`kiln runs\`). Exit code 1 if a 
       const result = await trainProject(loaded, { progress, seed: options.seed, noSearch: !options.search });
       progress.close();
       process.stdout.write(`${result.summary}\n`);
-      process.stdout.write(
-        `run:      ${result.run.id}\npackage:  ${result.packageDir}\nreport:   ${result.reportPath}\n` +
-          (result.registered
-            ? `model:    ${result.registered.name} version ${result.registered.version}${result.registered.aliases.length ? ` (@${result.registered.aliases.join(', @')})` : ''} at ${result.registered.packageUri}\n`
-            : ''),
-      );
+      process.stdout.write(`${trainOutcome(result)}\n`);
       if (!result.passed) {
         process.stderr.write(
           'kiln: quality gates failed; the package is kept for inspection but should not be promoted\n',
@@ -43,4 +38,31 @@ The run is recorded in the metadata store (see \`kiln runs\`). Exit code 1 if a 
         process.exitCode = EXIT_FAILED;
       }
     });
+}
+
+/**
+ * What the run wrote and where, every path one that exists on this machine: the run, what was read
+ * (with the rejected rows and their file, so a quarantine is seen even with --quiet), the local
+ * package and report, and the registry version the package became.
+ */
+function trainOutcome(result: TrainResult): string {
+  const lines = [`run:      ${result.run.id}`];
+  for (const input of result.report.data) {
+    lines.push(
+      `data:     ${input.rowsRead} rows read, ${input.rowsAccepted} accepted, ${input.rowsRejected} rejected from ${input.name}`,
+    );
+    if (input.rejectsPath) lines.push(`rejects:  ${input.rejectsPath}`);
+  }
+  if (result.packageDir) lines.push(`package:  ${result.packageDir}`);
+  lines.push(`report:   ${result.reportPath}`);
+  const version = result.registered;
+  // The registry's copy sits in the artifact store under its digest; the reference reaches it
+  // (`kiln models show`, `kiln serve --model`), and its files are those of the package above.
+  if (version) {
+    const aliases = version.aliases.length ? ` (@${version.aliases.join(', @')})` : '';
+    lines.push(
+      `model:    ${version.name} version ${version.version}${aliases}, registered from the package above (kiln models show ${version.name}@${version.version})`,
+    );
+  }
+  return lines.join('\n');
 }
