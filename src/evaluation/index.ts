@@ -49,6 +49,7 @@ export {
 export { REGRESSION_METRICS, type RegressionMetrics, regressionMetrics } from './regression.js';
 export { escapeHtml } from './report/format.js';
 export { renderHtmlReport } from './report/html.js';
+export { searchEdgeWarnings } from './report/search-edge.js';
 export {
   confusionMatrixSvg,
   type PlotMarker,

@@ -86,6 +86,9 @@ describe('search at the edge of its grid', () => {
       'search: the selected features.0.maxFeatures = 500 is the largest value searched (1 … 500, 3 values): the best may lie beyond it; extend model.search.space.features.0.maxFeatures above 500';
     expect(result.summary).toContain(`warning: ${warning}`);
     expect(readFileSync(result.reportPath, 'utf8')).toContain(`<li>${warning}</li>`);
+    // Recorded with the run, and printed once.
+    expect(result.run.warnings).toContain(warning);
+    expect(result.summary.split(warning)).toHaveLength(2);
   }, 60_000);
 
   it('prints a warning once when the run recorded it already', () => {

@@ -8,6 +8,7 @@ import {
   renderHtmlReport,
   renderTerminalSummary,
   reportCurves,
+  searchEdgeWarnings,
 } from '../../evaluation/index.js';
 import { scoreMetrics, scoreWidth } from '../cross-validate.js';
 import { pickRows, pickValues } from '../rows.js';
@@ -118,6 +119,8 @@ export async function evaluate(
           }
         : undefined,
   };
+  // Recorded with the run too (kiln runs show); the summaries dedupe what they print.
+  for (const warning of searchEdgeWarnings(report.search)) context.warn(warning);
   const reportPath = path.join(runDir, 'report.html');
   writeFileSync(reportPath, renderHtmlReport(report));
   writeFileSync(path.join(runDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
