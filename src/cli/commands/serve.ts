@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type LoadedProject, loadProject } from '../../config/load.js';
@@ -31,6 +32,9 @@ interface ServeOptions {
   maxBody?: string;
   maxRecords?: number;
   timeoutMs?: number;
+  maxConnections?: number;
+  keepAliveTimeoutMs?: number;
+  maxRequestsPerSocket?: number;
   apiKeysFile?: string;
   requireAuthForPredict?: boolean;
   extraFields?: 'reject' | 'ignore';
@@ -63,8 +67,23 @@ export function serveCommand(): Command {
     )
     .option(
       '--timeout-ms <n>',
-      'request timeout in ms (env KILN_TIMEOUT_MS; default 10000)',
+      'deadline of a whole request in ms, body included: 408 while the body is still arriving, 504 after (env KILN_TIMEOUT_MS; default 10000)',
       positiveInteger('--timeout-ms'),
+    )
+    .option(
+      '--max-connections <n>',
+      `most open connections; more are closed as they arrive (env KILN_MAX_CONNECTIONS; default ${DEFAULT_LIMITS.maxConnections})`,
+      positiveInteger('--max-connections'),
+    )
+    .option(
+      '--keep-alive-timeout-ms <n>',
+      `how long an idle kept-alive connection stays open (env KILN_KEEP_ALIVE_TIMEOUT_MS; default ${DEFAULT_LIMITS.keepAliveTimeoutMs})`,
+      positiveInteger('--keep-alive-timeout-ms'),
+    )
+    .option(
+      '--max-requests-per-socket <n>',
+      'requests one kept-alive connection may carry before it is closed, 0 for no limit (env KILN_MAX_REQUESTS_PER_SOCKET; default 0)',
+      wholeNumber('--max-requests-per-socket'),
     )
     .option(
       '--api-keys-file <file>',
@@ -98,8 +117,15 @@ new version loads in the background and replaces the old one atomically once it 
 Prediction log: postgres:// takes its password from KILN_POSTGRES_PASSWORD_FILE, KILN_POSTGRES_PASSWORD or PGPASSWORD.
 jsonl+s3:// writes segments in $KILN_LOCAL_DIR/prediction-log-staging (default <project>/.kiln/prediction-log-staging)
 and uploads each one when it closes (hourly, or at 64 MiB); S3 credentials as for the artifact store.
-Keep that folder on a persistent disk. Each answered request is logged at debug level (KILN_LOG_LEVEL=debug).
-Environment: KILN_HOST, KILN_PORT, KILN_ENGINE, KILN_MAX_BODY, KILN_MAX_RECORDS, KILN_TIMEOUT_MS, KILN_API_KEYS_FILE,
+Keep that folder on a persistent disk. Each answered request is logged at debug level (KILN_LOG_LEVEL=debug),
+without its query string.
+Where files go: relative paths (the prediction log, its buffer, a registry's .kiln/) resolve against the project
+folder: --project, else the project that holds the first --model package (the folder above its .kiln/), else
+the current folder. The banner prints that folder and where the prediction log is.
+Open reads (/v1/models/<name>, /v1/registry) show server paths, storage URIs, training data paths and users
+only to callers with a valid API key, unless the project's serving section sets exposeInternals: true.
+Environment: KILN_HOST, KILN_PORT, KILN_ENGINE, KILN_MAX_BODY, KILN_MAX_RECORDS, KILN_TIMEOUT_MS,
+KILN_MAX_CONNECTIONS, KILN_KEEP_ALIVE_TIMEOUT_MS, KILN_MAX_REQUESTS_PER_SOCKET, KILN_API_KEYS_FILE,
 KILN_API_KEYS_SHA256 (comma-separated hex SHA-256 hashes of accepted keys), KILN_LOG_LEVEL (default info).
 Flags win over the environment, which wins over the project's serving section.
 
@@ -114,7 +140,7 @@ Examples:
     .action(async (options: ServeOptions) => {
       const env = process.env;
       let serving: ServingConfig = parseServing({}, 'defaults');
-      let projectDir = process.cwd();
+      let projectDir = packageProject(options.model) ?? process.cwd();
       let loaded: LoadedProject | undefined;
       if (options.project) {
         loaded = await loadProject(options.project);
@@ -191,6 +217,18 @@ Examples:
         maxRecords:
           options.maxRecords ?? number('KILN_MAX_RECORDS', env.KILN_MAX_RECORDS) ?? serving.maxRecords,
         timeoutMs: options.timeoutMs ?? number('KILN_TIMEOUT_MS', env.KILN_TIMEOUT_MS) ?? serving.timeoutMs,
+        maxConnections:
+          options.maxConnections ??
+          number('KILN_MAX_CONNECTIONS', env.KILN_MAX_CONNECTIONS) ??
+          serving.maxConnections,
+        keepAliveTimeoutMs:
+          options.keepAliveTimeoutMs ??
+          number('KILN_KEEP_ALIVE_TIMEOUT_MS', env.KILN_KEEP_ALIVE_TIMEOUT_MS) ??
+          serving.keepAliveTimeoutMs,
+        maxRequestsPerSocket:
+          options.maxRequestsPerSocket ??
+          number('KILN_MAX_REQUESTS_PER_SOCKET', env.KILN_MAX_REQUESTS_PER_SOCKET) ??
+          serving.maxRequestsPerSocket,
         extraFields: options.extraFields ?? serving.extraFields,
         legacyRoutes: serving.legacyRoutes,
         textRoutes: serving.textRoutes,
@@ -198,6 +236,7 @@ Examples:
         requireAuthForPredict: options.requireAuthForPredict ?? serving.auth.requireAuthForPredict,
         rateLimit: serving.rateLimit,
         cors: serving.cors,
+        exposeInternals: serving.exposeInternals,
         defaultMetrics: true,
         registry: backends?.registry,
         logger: {
@@ -220,7 +259,8 @@ Examples:
         .map((live) => `  ${live.model.name}  version ${live.model.version}  (${live.model.origin})`);
       process.stdout.write(
         `serving on ${address}\n${lines.join('\n')}\ndocs:     ${address}/docs\nmetrics:  ${address}/metrics\n` +
-          `log:      ${predictionLog ? describeArtifactStore(logUri) : 'off'}\n`,
+          `log:      ${predictionLog ? resolvedLog(env.KILN_PREDICTION_LOG_URI || logUri, projectDir) : 'off'}\n` +
+          `project:  ${projectDir}\n`,
       );
       // SIGTERM/SIGINT: stop accepting, let requests in flight finish, flush the prediction log, exit 0.
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -236,4 +276,33 @@ Examples:
 function collect(value: string, previous: string[]): string[] {
   if (value.trim() === '') throw new InvalidArgumentError('--model needs a package folder');
   return [...previous, value];
+}
+
+function wholeNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number`);
+    return n;
+  };
+}
+
+/**
+ * The project folder of the first package folder among `models`: the folder above the `.kiln/` that
+ * holds it (runs and the artifact store live there), so the server's files join the project's.
+ */
+function packageProject(models: readonly string[]): string | undefined {
+  for (const model of models) {
+    if (!existsSync(model)) continue;
+    const parts = path.resolve(model).split(path.sep);
+    const at = parts.lastIndexOf('.kiln');
+    if (at > 0) return parts.slice(0, at).join(path.sep) || path.sep;
+  }
+  return undefined;
+}
+
+/** The log URI as opened: file-backed URIs with the relative path resolved against the project. */
+function resolvedLog(uri: string, projectDir: string): string {
+  const match = /^(sqlite|jsonl\+file):\/\/(.+)$/.exec(uri);
+  if (!match || match[2] === ':memory:' || match[2].includes('?')) return describeArtifactStore(uri);
+  return `${match[1]}://${path.resolve(projectDir, match[2])}`;
 }

@@ -12,9 +12,11 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import type { PredictionLog } from '../../monitoring/prediction-log/log.js';
 import type { Registry } from '../../registry/registry.js';
 import { kilnVersion } from '../../util/provenance.js';
+import { clip, parseJson } from './body.js';
 import { DEFAULT_LIMITS, type LegacyRoute, type TextRoute } from './config.js';
 import type { ServerContext } from './context.js';
 import { emptyDocument, refreshDocument } from './docs.js';
+import { internalsPolicy } from './exposure.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { PredictTimeout } from './predict.js';
 import { healthRoutes } from './routes/health.js';
@@ -34,8 +36,17 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Records (rows) per request; more is a 413. Default 1,000. */
   maxRecords?: number;
-  /** Time to receive a request, and deadline of asynchronous engines (504). Default 10 s. */
+  /**
+   * Deadline of a whole request, body included (408 while the body is still arriving, 504 after), and
+   * of asynchronous engines. Default 10 s.
+   */
   timeoutMs?: number;
+  /** Open connections at once; more are closed as they arrive. Default 1,024. */
+  maxConnections?: number;
+  /** How long an idle kept-alive connection stays open. Default 72 s. */
+  keepAliveTimeoutMs?: number;
+  /** Requests one kept-alive connection may carry before the server closes it; 0 = no limit (default). */
+  maxRequestsPerSocket?: number;
   /** Record fields outside the signature: 400 (default) or ignored. */
   extraFields?: ExtraFields;
   legacyRoutes?: readonly LegacyRoute[];
@@ -51,6 +62,11 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** Process metrics (CPU, memory, event loop lag) on /metrics. */
   defaultMetrics?: boolean;
+  /**
+   * Open reads show server paths, storage URIs, data paths and users to everyone; otherwise only to
+   * callers with a valid API key (default false).
+   */
+  exposeInternals?: boolean;
   /** Serves /v1/registry (reads open, writes with an API key) when given. */
   registry?: Registry;
 }
@@ -83,19 +99,39 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit,
+    // Node's requestTimeout stops applying once the headers are in (a body sent a byte a second was
+    // never timed out): it bounds the headers, handlerTimeout the rest (408 or 504 in the error handler).
     requestTimeout: timeoutMs,
+    handlerTimeout: timeoutMs,
+    // Node checks headers timeouts every 30 s by default: check often enough to honour timeoutMs.
+    http: { connectionsCheckingInterval: Math.min(1000, timeoutMs) },
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_LIMITS.keepAliveTimeoutMs,
+    maxRequestsPerSocket: options.maxRequestsPerSocket ?? DEFAULT_LIMITS.maxRequestsPerSocket,
     // One log line per request (onResponse below) without bodies or headers.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
   });
+  app.server.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+  // JSON only: text/plain is not read (a 415 naming the content type), and JSON is parsed with messages
+  // that say what is wrong (the default parser says neither where JSON is malformed nor why it refuses).
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJson(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
   const models = new ServedModels(metrics);
   const legacyLayouts: ServerContext['legacyLayouts'] = new WeakMap();
+  const keys = new ApiKeys(options.apiKeyHashes ?? []);
   const context: ServerContext = {
     models,
     sources: options.sources,
     metrics,
-    keys: new ApiKeys(options.apiKeyHashes ?? []),
+    keys,
+    internals: internalsPolicy(keys, options.exposeInternals ?? false),
     requireAuthForPredict: options.requireAuthForPredict ?? false,
     maxRecords: options.maxRecords ?? DEFAULT_LIMITS.maxRecords,
     predict: { extraFields, timeoutMs },
@@ -154,7 +190,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     request.log[level](
       {
         method: request.method,
-        url: request.url,
+        // Never the query string: clients put keys there (`?api_key=...`).
+        path: clip(pathOf(request.url)),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
       },
@@ -166,23 +203,34 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof PredictTimeout)
       return reply.code(504).send({ error: error.message, id: request.id });
+    if (error.code === 'FST_ERR_HANDLER_TIMEOUT') {
+      // A body still arriving is the client's delay (408); the connection closes, as the rest of the
+      // body would otherwise keep it open.
+      if (request.raw.complete === false)
+        return reply
+          .code(408)
+          .header('connection', 'close')
+          .send({ error: `the request body did not arrive within ${timeoutMs} ms (--timeout-ms)` });
+      return reply
+        .code(504)
+        .send({ error: `the request did not finish within ${timeoutMs} ms (--timeout-ms)`, id: request.id });
+    }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
       return reply
         .code(413)
         .send({ error: `the request body is larger than the limit of ${bodyLimit} bytes (--max-body)` });
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return reply.code(415).send({
+        error: `content-type ${clip(request.headers['content-type'] ?? '(none)')} is not accepted: send the body as JSON with content-type: application/json`,
+      });
     const status = error.statusCode ?? 500;
-    if (status < 500) {
-      const malformed = error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY';
-      return reply
-        .code(status)
-        .send({ error: malformed ? `malformed JSON body: ${error.message}` : error.message });
-    }
+    if (status < 500) return reply.code(status).send({ error: clip(error.message, 1000) });
     // A failing model or engine: logged with the request id, the client gets the id, never the stack.
     request.log.error({ err: error, reqId: request.id }, 'request failed');
     return reply.code(500).send({ error: 'internal error while serving the request', id: request.id });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }),
+    reply.code(404).send({ error: `no route ${request.method} ${clip(pathOf(request.url))}` }),
   );
 
   if (options.cors) app.register(cors, { origin: [...options.cors.origins] });
@@ -198,7 +246,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(v1Routes(context));
   app.register(v2Routes(context));
   if (textRouteList.length) app.register(textRoutes(context, textRouteList));
-  if (options.registry) app.register(registryRoutes(options.registry, context.keys));
+  if (options.registry) app.register(registryRoutes(options.registry, keys, context.internals));
 
   const unsubscribe: (() => void)[] = [];
   const ready = Promise.all(
@@ -241,4 +289,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     }
   });
   return app;
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
 }

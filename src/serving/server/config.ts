@@ -45,7 +45,17 @@ export const textRouteSchema = z.strictObject({
 });
 export type TextRoute = z.infer<typeof textRouteSchema>;
 
-export const DEFAULT_LIMITS = { maxBody: 1024 * 1024, maxRecords: 1000, timeoutMs: 10_000 };
+export const DEFAULT_LIMITS = {
+  maxBody: 1024 * 1024,
+  maxRecords: 1000,
+  timeoutMs: 10_000,
+  /** Open sockets; further connections are closed at once (file descriptors are finite). */
+  maxConnections: 1024,
+  /** Idle time of a kept-alive connection: Fastify's default, above common proxies' 60 s. */
+  keepAliveTimeoutMs: 72_000,
+  /** Requests per kept-alive connection; 0 is no limit. */
+  maxRequestsPerSocket: 0,
+};
 
 export const DEFAULT_PREDICTION_LOG = {
   uri: 'sqlite://.kiln/predictions.db',
@@ -61,6 +71,9 @@ export const servingSchema = z.strictObject({
   maxBody: z.union([z.number().int().positive(), z.string()]).optional(),
   maxRecords: z.number().int().positive().optional(),
   timeoutMs: z.number().int().positive().optional(),
+  maxConnections: z.number().int().positive().optional(),
+  keepAliveTimeoutMs: z.number().int().positive().optional(),
+  maxRequestsPerSocket: z.number().int().min(0).optional(),
   /** Fields a record carries that the signature does not: a 400 (default) or ignored. */
   extraFields: z.enum(['reject', 'ignore']).default('reject'),
   legacyRoutes: z.array(legacyRouteSchema).default([]),
@@ -80,6 +93,11 @@ export const servingSchema = z.strictObject({
     })
     .optional(),
   cors: z.strictObject({ origins: z.array(z.string()).min(1) }).optional(),
+  /**
+   * Show server paths, storage URIs, training data paths and users on open reads (/v1/models/{name},
+   * /v1/registry) to everyone; by default only callers with a valid API key see them.
+   */
+  exposeInternals: z.boolean().default(false),
   /**
    * Where every prediction (and feedback) is logged: `sqlite://path`, `jsonl+file://dir` (relative to
    * the project), `postgres://…`, `jsonl+s3://bucket/prefix?endpoint=…`, or `off`. While it is unreachable, records wait in `predictionLogBuffer` on disk.

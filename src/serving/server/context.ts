@@ -2,18 +2,22 @@
 import type { FastifyReply } from 'fastify';
 import type { PredictionLog } from '../../monitoring/prediction-log/log.js';
 import type { Registry } from '../../registry/registry.js';
+import { clip } from './body.js';
 import type { LegacyRoute } from './config.js';
+import type { InternalsPolicy } from './exposure.js';
 import type { ServerMetrics } from './metrics.js';
 import { type LiveModel, type PredictOptions, presentPrediction, type Scored, tableRow } from './predict.js';
 import type { ApiKeys } from './security.js';
 import type { ModelSource, ServedModels } from './sources.js';
-import type { FieldError, RowLayout } from './validation.js';
+import { type FieldError, MAX_KEPT_ERRORS, type RowLayout } from './validation.js';
 
 export interface ServerContext {
   readonly models: ServedModels;
   readonly sources: readonly ModelSource[];
   readonly metrics: ServerMetrics;
   readonly keys: ApiKeys;
+  /** Whether a request may see server paths, URIs and users (see exposure.ts). */
+  readonly internals: InternalsPolicy;
   readonly requireAuthForPredict: boolean;
   readonly maxRecords: number;
   readonly predict: PredictOptions;
@@ -33,13 +37,26 @@ export function sendNoModel(reply: FastifyReply, context: ServerContext, name: s
   });
 }
 
-export function sendInvalid(reply: FastifyReply, errors: readonly FieldError[]): FastifyReply {
+const IN_MESSAGE = 5;
+
+/**
+ * A 400 listing what is wrong, bounded whatever the request: at most `MAX_KEPT_ERRORS` problems (with
+ * `omitted`, the count of the rest, `counted` among them), each path and reason clipped, as they can
+ * echo client-sent names and values. The first problems are enough to fix a request.
+ */
+export function sendInvalid(reply: FastifyReply, errors: readonly FieldError[], counted = 0): FastifyReply {
+  const details = errors
+    .slice(0, MAX_KEPT_ERRORS)
+    .map((e) => ({ path: clip(e.path), reason: clip(e.reason) }));
+  const n = errors.length + counted;
+  const summary = details
+    .slice(0, IN_MESSAGE)
+    .map((e) => `${e.path || '/'}: ${e.reason}`)
+    .join('; ');
   return reply.code(400).send({
-    error: `request does not match the model signature: ${errors.length} problem${errors.length === 1 ? '' : 's'}: ${errors
-      .slice(0, 5)
-      .map((e) => `${e.path || '/'}: ${e.reason}`)
-      .join('; ')}${errors.length > 5 ? '; ...' : ''}`,
-    details: errors,
+    error: `request does not match the model signature: ${n} problem${n === 1 ? '' : 's'}: ${summary}${n > IN_MESSAGE ? '; ...' : ''}`,
+    details,
+    ...(n > details.length ? { omitted: n - details.length } : {}),
   });
 }
 
@@ -49,7 +66,10 @@ export function sendTooMany(reply: FastifyReply, n: number, max: number): Fastif
     .send({ error: `${n} records in one request; the limit is ${max} (--max-records): split the batch` });
 }
 
-/** Queues one log entry per scored row; called after the response is sent, never awaited. */
+/**
+ * Appends one log entry per scored row to the log's journal: called before the response is sent, so
+ * an answered prediction is on its way to the log even if the process dies as the answer goes out.
+ */
 export function logPredictions(
   context: ServerContext,
   live: LiveModel,

@@ -102,8 +102,10 @@ const ERROR = {
     error: { type: 'string' },
     details: {
       type: 'array',
+      description: 'The first problems (at most 100), each path and reason clipped to 200 characters.',
       items: { type: 'object', properties: { path: { type: 'string' }, reason: { type: 'string' } } },
     },
+    omitted: { type: 'integer', description: 'Problems found beyond those listed in details.' },
   },
 };
 

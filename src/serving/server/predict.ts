@@ -85,7 +85,10 @@ export interface Scored {
   table: Table;
 }
 
-export type PredictOutcome = { ok: true; scored: Scored } | { ok: false; errors: FieldError[] };
+/** `omitted`: problems counted beyond the `errors` kept (see `MAX_KEPT_ERRORS`). */
+export type PredictOutcome =
+  | { ok: true; scored: Scored }
+  | { ok: false; errors: FieldError[]; omitted?: number };
 
 export class PredictTimeout extends Error {
   constructor(ms: number) {
@@ -111,9 +114,9 @@ export async function predictRows(
   const { stage } = live.instruments;
   live.instruments.batchSize.observe(rows.length);
   let t = performance.now();
-  const { table, errors } = rowsToTable(live.signature, rows, layout, rowPath, options.extraFields);
+  const { table, errors, omitted } = rowsToTable(live.signature, rows, layout, rowPath, options.extraFields);
   t = lap(stage.validate, t);
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, errors, omitted };
   return predictTable(live, table, rowPath, options, t);
 }
 

@@ -17,9 +17,13 @@ export function parseKeyHashes(text: string, where: string): Buffer[] {
     .split(/[\s,]+/)
     .filter((h) => h !== '')
     .map((h) => h.toLowerCase());
-  for (const h of hashes)
+  // Nothing of a bad entry is printed: it may be a plain key pasted where its hash belongs.
+  hashes.forEach((h, i) => {
     if (!HEX_SHA256.test(h))
-      throw new Error(`${where}: "${h.slice(0, 8)}..." is not a hex SHA-256 hash (64 hex digits)`);
+      throw new Error(
+        `${where}: entry ${i + 1} is not a hex SHA-256 hash (64 hex digits); list the hash of each key (printf %s "$KEY" | sha256sum), never the key itself`,
+      );
+  });
   return hashes.map((h) => Buffer.from(h, 'hex'));
 }
 
@@ -43,11 +47,16 @@ export function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+// Auth schemes are case-insensitive (RFC 9110 section 11.1): `bearer`, `BEARER` and `Bearer` alike.
+const BEARER = /^bearer[ \t]+(\S.*)$/i;
+
 /** The bearer key of a request, or null. */
 export function bearerKey(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
-  if (typeof header !== 'string' || !header.startsWith('Bearer ')) return null;
-  const key = header.slice(7).trim();
+  if (typeof header !== 'string') return null;
+  const match = BEARER.exec(header);
+  if (!match) return null;
+  const key = match[1].trim();
   return key === '' ? null : key;
 }
 
@@ -64,6 +73,13 @@ export class ApiKeys {
     let match = false;
     for (const h of this.hashes) match = timingSafeEqual(presented, h) || match;
     return match;
+  }
+
+  /** Keys are configured and the request carries a valid one. */
+  authenticated(request: FastifyRequest): boolean {
+    if (!this.enabled) return false;
+    const key = bearerKey(request);
+    return key !== null && this.valid(key);
   }
 
   /** onRequest hook for routes that need a key (when keys are configured). */

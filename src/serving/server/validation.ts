@@ -21,6 +21,12 @@ export interface FieldError {
 
 export type ExtraFields = 'reject' | 'ignore';
 
+/**
+ * Problems a validation keeps (the rest are only counted): a response lists no more, and building each
+ * one's path and reason is what made a batch of records full of unknown keys expensive to refuse.
+ */
+export const MAX_KEPT_ERRORS = 100;
+
 export interface ColumnRule {
   readonly name: string;
   readonly spec: ColumnSpec;
@@ -83,9 +89,10 @@ function reader(spec: ColumnSpec): ColumnRule['read'] {
         ? 'number'
         : 'string';
   const coerce = coercer(spec, NO_MISSING_TOKENS);
+  // `null` is named as an alternative only where the field takes it.
+  const expected = `expected a ${json}${spec.nullable ? ' or null' : ''}`;
   return (raw) => {
-    if (typeof raw !== json)
-      return at(`expected a ${json}${json === 'string' ? '' : ' or null'}, got ${describeJson(raw)}`);
+    if (typeof raw !== json) return at(`${expected}, got ${describeJson(raw)}`);
     const value = coerce(raw as string | number | boolean);
     return value instanceof Invalid ? at(value.reason) : value;
   };
@@ -166,7 +173,9 @@ function cellValue(rule: ColumnRule, raw: unknown, path: string, errors: FieldEr
 
 /**
  * Rows → Table with one column per signature input (signature types, so the pipeline accepts them).
- * `rowPath(i)` is row i's JSON Pointer; every bad field of every row is reported, none stops the scan.
+ * `rowPath(i)` is row i's JSON Pointer; every bad field of every row is counted, none stops the scan:
+ * the first `MAX_KEPT_ERRORS` or so are kept (a row started under the cap is kept whole), the rest are
+ * `omitted`.
  */
 export function rowsToTable(
   signature: Signature,
@@ -174,7 +183,7 @@ export function rowsToTable(
   layout: RowLayout,
   rowPath: (i: number) => string,
   extraFields: ExtraFields,
-): { table: Table; errors: FieldError[] } {
+): { table: Table; errors: FieldError[]; omitted: number } {
   const n = rows.length;
   const { columns } = signature;
   const p = columns.length;
@@ -182,14 +191,20 @@ export function rowsToTable(
   // Numeric rules always yield numbers (NaN when missing), the others cells or null.
   const data = arrays as unknown as CellValue[][];
   const errors: FieldError[] = [];
+  // Past the cap, a row's problems go to `spill` and are only counted.
+  const spill: FieldError[] = [];
+  let omitted = 0;
   // seen[j] === i + 1 when row i set column j: one allocation per request, not per row.
   const seen = new Int32Array(p);
   for (let i = 0; i < n; i++) {
     const row = rows[i];
     const stamp = i + 1;
+    omitted += spill.length;
+    spill.length = 0;
+    const out = errors.length < MAX_KEPT_ERRORS ? errors : spill;
     if (layout.kind === 'records') {
       if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-        errors.push({
+        out.push({
           path: rowPath(i),
           reason: `expected an object with named fields, got ${describeJson(row)}`,
         });
@@ -199,15 +214,18 @@ export function rowsToTable(
       for (const key in record) {
         const j = signature.index.get(key);
         if (j === undefined) {
-          if (extraFields === 'reject' && !signature.passThrough.has(key))
-            errors.push({
-              path: `${rowPath(i)}/${pointerSegment(key)}`,
-              reason: 'unknown field (not in the model signature)',
-            });
+          if (extraFields === 'reject' && !signature.passThrough.has(key)) {
+            if (out === spill) omitted++;
+            else
+              out.push({
+                path: `${rowPath(i)}/${pointerSegment(key)}`,
+                reason: 'unknown field (not in the model signature)',
+              });
+          }
           continue;
         }
         seen[j] = stamp;
-        data[j][i] = cellValue(columns[j], record[key], `${rowPath(i)}/${pointerSegment(key)}`, errors);
+        data[j][i] = cellValue(columns[j], record[key], `${rowPath(i)}/${pointerSegment(key)}`, out);
       }
       for (let j = 0; j < p; j++)
         if (seen[j] !== stamp)
@@ -215,12 +233,12 @@ export function rowsToTable(
             columns[j],
             undefined,
             `${rowPath(i)}/${pointerSegment(columns[j].name)}`,
-            errors,
+            out,
           );
     } else {
       const { positions, names, fill, absent } = layout;
       if (!Array.isArray(row) || row.length !== positions.length) {
-        errors.push({
+        out.push({
           path: rowPath(i),
           reason: `expected an array of ${positions.length} values (${names.join(', ')}), got ${Array.isArray(row) ? `${row.length} values` : describeJson(row)}`,
         });
@@ -228,7 +246,7 @@ export function rowsToTable(
       }
       for (let q = 0; q < positions.length; q++) {
         const j = positions[q];
-        data[j][i] = namedCell(columns[j], row[q], `${rowPath(i)}/${q}`, errors);
+        data[j][i] = namedCell(columns[j], row[q], `${rowPath(i)}/${q}`, out);
       }
       for (const [j, value] of fill) data[j][i] = value;
       for (const j of absent) data[j][i] = columns[j].numeric ? Number.NaN : null;
@@ -238,7 +256,7 @@ export function rowsToTable(
   columns.forEach((c, j) => {
     map.set(c.name, makeColumn(c.spec.type, arrays[j], c.width));
   });
-  return { table: { nRows: n, columns: map }, errors };
+  return { table: { nRows: n, columns: map }, errors, omitted: omitted + spill.length };
 }
 
 /** A cell at a positional path, whose problems name the column (the path alone does not). */

@@ -40,6 +40,10 @@ export function runCli(args: readonly string[], options: { cwd?: string } = {}):
 export interface ServeProcess {
   /** `http://127.0.0.1:<port>`. */
   base: string;
+  /** What it has printed on stdout so far (the banner first). */
+  stdout(): string;
+  /** What it has logged on stderr so far. */
+  stderr(): string;
   /** SIGTERM, then the exit code once it has drained and exited. */
   stop(): Promise<number | null>;
 }
@@ -71,6 +75,8 @@ export function startServe(args: readonly string[], options: { cwd?: string } = 
       if (match)
         resolve({
           base: match[1],
+          stdout: () => stdout,
+          stderr: () => stderr,
           stop: () => {
             child.kill('SIGTERM');
             return exited;

@@ -120,7 +120,7 @@ describe('kiln serve: predictions and validation', () => {
     });
     expect(response.statusCode).toBe(400);
     expect(response.json().details).toEqual([
-      { path: '/records/1/deposits', reason: 'expected a number or null, got string "ten"' },
+      { path: '/records/1/deposits', reason: 'expected a number, got string "ten"' },
       { path: '/records/1/stakes', reason: '"-1" is below the minimum 0' },
       {
         path: '/records/1/product',
@@ -133,11 +133,11 @@ describe('kiln serve: predictions and validation', () => {
     ]);
     const single = await post(PREDICT, { ...records[0], stakes: '12' });
     expect(single.json().details).toEqual([
-      { path: '/stakes', reason: 'expected a number or null, got string "12"' },
+      { path: '/stakes', reason: 'expected a number, got string "12"' },
     ]);
     const positional = await post(PREDICT, { instances: [[1, null, 'x', 'bet', '<30']] });
     expect(positional.json().details).toEqual([
-      { path: '/instances/0/2', reason: 'stakes: expected a number or null, got string "x"' },
+      { path: '/instances/0/2', reason: 'stakes: expected a number, got string "x"' },
     ]);
   });
 

@@ -129,7 +129,7 @@ describe('kiln serve from the registry', () => {
     );
     expect(stale.status).toBe(409);
     expect(stale.body).toMatchObject({ expected: 1, actual: 2 });
-    const events = await call(base, 'GET', '/v1/registry/events?model=tiny');
+    const events = await call(base, 'GET', '/v1/registry/events?model=tiny', undefined, KEY);
     const moves = (events.body.events as { type: string; actor: string; reason: string }[]).filter(
       (e) => e.type === 'alias.moved',
     );

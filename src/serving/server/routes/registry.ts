@@ -6,7 +6,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { renderModelCard } from '../../../registry/card.js';
 import type { Registry } from '../../../registry/registry.js';
-import { AliasConflictError, NotFoundError, RegistryError } from '../../../stores/metadata/index.js';
+import {
+  AliasConflictError,
+  type ModelVersion,
+  NotFoundError,
+  RegistryError,
+} from '../../../stores/metadata/index.js';
+import { type InternalsPolicy, publicEvent, publicVersion } from '../exposure.js';
 import { type ApiKeys, bearerKey, sha256 } from '../security.js';
 
 interface NameParams {
@@ -25,7 +31,7 @@ interface TagParams extends NameParams {
 
 const optionalVersion = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] } as const;
 
-export function registryRoutes(registry: Registry, keys: ApiKeys) {
+export function registryRoutes(registry: Registry, keys: ApiKeys, internals: InternalsPolicy) {
   return async (app: FastifyInstance): Promise<void> => {
     const writer = async (request: FastifyRequest, reply: FastifyReply) => {
       if (!keys.enabled)
@@ -41,6 +47,8 @@ export function registryRoutes(registry: Registry, keys: ApiKeys) {
         .slice(0, 12)}`;
 
     app.setErrorHandler((error, request, reply) => {
+      // The server's handler answers timeouts (408 or 504).
+      if ((error as { code?: string }).code === 'FST_ERR_HANDLER_TIMEOUT') throw error;
       if (error instanceof AliasConflictError)
         return reply.code(409).send({ error: error.message, expected: error.expected, actual: error.actual });
       if (error instanceof NotFoundError) return reply.code(404).send({ error: error.message });
@@ -63,14 +71,26 @@ export function registryRoutes(registry: Registry, keys: ApiKeys) {
 
     app.get('/v1/registry/models', async () => ({ models: await registry.store.listModels() }));
 
+    // Open reads show paths, URIs and users only to callers allowed internals.
+    const shown = (request: FastifyRequest, found: ModelVersion): ModelVersion =>
+      internals(request) ? found : publicVersion(found);
+
     app.get<{ Params: NameParams }>('/v1/registry/models/:name', async (request) => {
       const model = await registry.store.getModel(request.params.name);
       if (!model) throw new NotFoundError(`no registered model "${request.params.name}"`);
-      return { ...model, versions: await registry.store.listVersions(request.params.name) };
+      const versions = await registry.store.listVersions(request.params.name);
+      return { ...model, versions: versions.map((v) => shown(request, v)) };
     });
 
     app.get<{ Params: VersionParams }>('/v1/registry/models/:name/versions/:version', async (request) =>
-      registry.resolve({ name: request.params.name, kind: 'version', version: version(request.params) }),
+      shown(
+        request,
+        await registry.resolve({
+          name: request.params.name,
+          kind: 'version',
+          version: version(request.params),
+        }),
+      ),
     );
 
     app.get<{ Params: VersionParams }>(
@@ -84,12 +104,15 @@ export function registryRoutes(registry: Registry, keys: ApiKeys) {
         const model = (await registry.store.getModel(found.name))!;
         return reply
           .type('text/markdown; charset=utf-8')
-          .send(renderModelCard(model, found, await registry.manifest(found)));
+          .send(renderModelCard(model, shown(request, found), await registry.manifest(found)));
       },
     );
 
     app.get<{ Params: AliasParams }>('/v1/registry/models/:name/aliases/:alias', async (request) =>
-      registry.resolve({ name: request.params.name, kind: 'alias', alias: request.params.alias }),
+      shown(
+        request,
+        await registry.resolve({ name: request.params.name, kind: 'alias', alias: request.params.alias }),
+      ),
     );
 
     app.put<{ Params: AliasParams; Body: { version: number; expected?: number | null; reason?: string } }>(
@@ -232,13 +255,14 @@ export function registryRoutes(registry: Registry, keys: ApiKeys) {
           },
         },
       },
-      async (request) => ({
-        events: await registry.store.listEvents({
+      async (request) => {
+        const events = await registry.store.listEvents({
           model: request.query.model,
           afterId: request.query.after,
           limit: request.query.limit ?? 100,
-        }),
-      }),
+        });
+        return { events: internals(request) ? events : events.map(publicEvent) };
+      },
     );
   };
 }

@@ -5,6 +5,7 @@
  * into U+FFFD characters the model was never trained on.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BodyError, parseJson } from '../body.js';
 import type { TextRoute } from '../config.js';
 import { logPredictions, type ServerContext, sendInvalid, sendNoModel, sendTooMany } from '../context.js';
 import { type LiveModel, predictRows, type Scored } from '../predict.js';
@@ -57,13 +58,16 @@ export function textRoutes(context: ServerContext, routes: readonly TextRoute[])
         return done(new InvalidBody('the body is not valid UTF-8'));
       }
       try {
-        done(null, JSON.parse(text));
-      } catch {
-        done(new InvalidBody('the body is not valid JSON'));
+        done(null, parseJson(text));
+      } catch (error) {
+        done(error as Error);
       }
     });
     app.setErrorHandler((error, request, reply) => {
-      if (error instanceof InvalidBody) return reply.code(400).send({ error: error.message });
+      if (error instanceof InvalidBody || error instanceof BodyError)
+        return reply.code(400).send({ error: error.message });
+      // The server's handler answers timeouts (408 or 504).
+      if ((error as { code?: string }).code === 'FST_ERR_HANDLER_TIMEOUT') throw error;
       if ((error as { statusCode?: number }).statusCode === 413)
         return reply.code(413).send({ error: (error as Error).message });
       request.log.error({ err: error }, 'text route failed');
@@ -95,7 +99,7 @@ export function textRoutes(context: ServerContext, routes: readonly TextRoute[])
           const startedAt = performance.now();
           const rows = texts.map((text) => ({ [route.column]: text }));
           const outcome = await predictRows(live, rows, RECORDS, where, context.predict);
-          if (!outcome.ok) return sendInvalid(reply, outcome.errors);
+          if (!outcome.ok) return sendInvalid(reply, outcome.errors, outcome.omitted);
           const { scored } = outcome;
           const answers = texts.map((_, i) => {
             const top = topClasses(live, scored, i, route.top, route.label);
@@ -106,12 +110,12 @@ export function textRoutes(context: ServerContext, routes: readonly TextRoute[])
               top,
             };
           });
+          logPredictions(context, live, scored, startedAt);
           reply.send(
             single
               ? { model: live.model.name, version: live.model.version, ...answers[0] }
               : { model: live.model.name, version: live.model.version, predictions: answers },
           );
-          logPredictions(context, live, scored, startedAt);
           return reply;
         },
       );

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '../../../registry/registry.js';
 import { logPredictions, type ServerContext, sendInvalid, sendNoModel, sendTooMany } from '../context.js';
+import { HIDDEN } from '../exposure.js';
 import { type LiveModel, predictRows, presentPrediction, type Scored } from '../predict.js';
 import { RECORDS, type RowLayout } from '../validation.js';
 
@@ -120,15 +121,15 @@ async function answer(
   if (rows.rows.length > context.maxRecords) return sendTooMany(reply, rows.rows.length, context.maxRecords);
   const startedAt = performance.now();
   const outcome = await predictRows(live, rows.rows, layout, rows.rowPath, context.predict);
-  if (!outcome.ok) return sendInvalid(reply, outcome.errors);
+  if (!outcome.ok) return sendInvalid(reply, outcome.errors, outcome.omitted);
+  logPredictions(context, live, outcome.scored, startedAt);
   if (rows.positional) reply.send(instancesResponse(live, outcome.scored));
   else reply.type('application/json; charset=utf-8').send(recordsJson(live, outcome.scored));
-  logPredictions(context, live, outcome.scored, startedAt);
   return reply;
 }
 
 /** The served version, and with a registry every registered version and alias of the name. */
-async function describeModel(live: LiveModel, registry: Registry | undefined) {
+async function describeModel(live: LiveModel, registry: Registry | undefined, internals: boolean) {
   const { model } = live;
   const { manifest } = model;
   const registered = await registry?.store.getModel(model.name);
@@ -139,7 +140,8 @@ async function describeModel(live: LiveModel, registry: Registry | undefined) {
       ? (await registry!.store.listVersions(model.name)).map((v) => String(v.version))
       : [model.version],
     aliases: registered?.aliases ?? {},
-    source: model.origin,
+    // The origin is a server path or storage URI.
+    source: internals ? model.origin : HIDDEN,
     task: manifest.task,
     createdAt: manifest.createdAt,
     signature: manifest.signature,
@@ -170,7 +172,9 @@ export function v1Routes(context: ServerContext) {
 
     app.get<{ Params: { name: string } }>('/v1/models/:name', async (request, reply) => {
       const live = context.models.get(request.params.name);
-      return live ? describeModel(live, context.registry) : sendNoModel(reply, context, request.params.name);
+      return live
+        ? describeModel(live, context.registry, context.internals(request))
+        : sendNoModel(reply, context, request.params.name);
     });
 
     app.post<{ Params: { name: string } }>(

@@ -175,7 +175,7 @@ export function v2Routes(context: ServerContext) {
           (i) => `/inputs/*/data/${i}`,
           context.predict,
         );
-        if (!outcome.ok) return sendInvalid(reply, outcome.errors);
+        if (!outcome.ok) return sendInvalid(reply, outcome.errors, outcome.omitted);
         const { scored } = outcome;
         const n = parsed.n;
         const outputs = wanted.map((o) => ({
@@ -184,13 +184,13 @@ export function v2Routes(context: ServerContext) {
           shape: shapeOf(o, n),
           data: o.data(scored),
         }));
+        logPredictions(context, live, scored, startedAt);
         reply.send({
           model_name: live.model.name,
           model_version: live.model.version,
           id: typeof body.id === 'string' ? body.id : randomUUID(),
           outputs,
         });
-        logPredictions(context, live, scored, startedAt);
         return reply;
       });
     }
