@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -49,7 +49,11 @@ afterEach(async () => {
 });
 
 const records = (n: number, from = 0) => Array.from({ length: n }, (_, i) => prediction(from + i));
-const spillFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+/** Journal segments of every process folder under the buffer directory. */
+const spillFiles = (dir: string) =>
+  readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort();
 
 describe('BufferedPredictionLog', () => {
   it('append returns at once and the backend is called later, in batches', async () => {
@@ -137,7 +141,7 @@ describe('BufferedPredictionLog', () => {
     expect(backend.acknowledged).toEqual(records(20).map((r) => r.id));
   });
 
-  it('replays the disk buffer a previous process left, including after a crash mid-write', async () => {
+  it('replays the journal a previous process left, including a line cut by a machine crash', async () => {
     const bufferDir = tempDir();
     const first = new SwitchableBackend();
     first.failing = true;
@@ -147,14 +151,12 @@ describe('BufferedPredictionLog', () => {
       logger: capture().logger,
     });
     for (const r of records(120)) before.append(r);
-    await before.close(); // backend down: everything stays on disk
+    await before.close(); // backend down: everything stays in its folder
     expect(before.stats()).toMatchObject({ spilled: 120, written: 0 });
-    // A crash while spilling leaves a cut line at the end of a newer file.
+    // A machine crash can leave the last line of a segment cut.
+    const segments = spillFiles(bufferDir);
     const tail = `${JSON.stringify(prediction(120))}\n${JSON.stringify(prediction(121)).slice(0, 30)}`;
-    writeFileSync(
-      path.join(bufferDir, `spill-${String(Date.now() + 1000).padStart(13, '0')}-000001.jsonl`),
-      tail,
-    );
+    appendFileSync(path.join(bufferDir, segments[segments.length - 1]), tail);
 
     const backend = new SwitchableBackend();
     const { logger, warnings } = capture();
@@ -163,7 +165,7 @@ describe('BufferedPredictionLog', () => {
     // No flush: opening starts the replay.
     await vi.waitFor(() => expect(backend.acknowledged).toHaveLength(121));
     expect(backend.acknowledged).toEqual(records(121).map((r) => r.id));
-    expect(spillFiles(bufferDir)).toEqual([]);
+    await vi.waitFor(() => expect(spillFiles(bufferDir)).toEqual([]));
     expect(after.stats()).toMatchObject({ spilled: 0, written: 121, dropped: 1 });
     expect(warnings.some((w) => w.fields.lost === 1)).toBe(true);
   });
@@ -248,17 +250,17 @@ describe('BufferedPredictionLog', () => {
     expect(warnings.some((w) => /refused/.test(w.message))).toBe(true);
   });
 
-  it('drains a record the backend cannot serialize through the disk buffer without blocking the rest', async () => {
+  it('refuses a record that cannot be serialized at append, without blocking the rest', async () => {
     const backend = new SwitchableBackend();
-    const log = await openLog(backend, { bufferDir: tempDir(), retryInitialMs: 60_000 });
+    const log = await openLog(backend, { bufferDir: tempDir() });
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     log.append(prediction(0));
     log.append(prediction(1, { input: circular }));
-    await log.flush(); // the whole batch fails on the bad record and goes to disk, minus that record
-    expect(log.stats()).toMatchObject({ spilled: 1, rejected: 1 });
+    log.append(prediction(2, { input: { big: 1n } }));
     await log.flush();
     expect(backend.acknowledged).toEqual(['p-00000']);
+    expect(log.stats()).toMatchObject({ written: 1, rejected: 2, spilled: 0 });
   });
 
   it('stores feedback directly; rejects so the client can retry when the backend is down', async () => {

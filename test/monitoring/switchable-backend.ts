@@ -7,7 +7,7 @@ import {
 
 /** A real store behind a switch: `failing` makes every write throw, `gate` holds writes until opened. */
 export class SwitchableBackend implements PredictionBackend {
-  readonly uri = 'test://switchable';
+  readonly uri: string = 'test://switchable';
   failing = false;
   gate: Promise<void> | undefined;
   calls = 0;

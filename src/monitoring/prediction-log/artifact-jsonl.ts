@@ -9,9 +9,8 @@ import {
   type PredictionBackend,
   type TimeFilter,
 } from './backend.js';
-import type { PredictionLogLogger } from './buffered.js';
 import { byTime, hourOverlaps, type JsonlSegmentOptions, JsonlSegmentStore, limited, list } from './jsonl.js';
-import type { FeedbackRecord, PredictionRecord } from './log.js';
+import type { FeedbackRecord, PredictionLogLogger, PredictionRecord } from './log.js';
 
 type Kind = 'predictions' | 'feedback';
 const KINDS: Kind[] = ['predictions', 'feedback'];

@@ -9,6 +9,12 @@ export interface PredictionBackend {
   readonly uri: string;
   /** Idempotent by prediction id: re-writing a batch (a retry after a timeout) never duplicates. */
   writeBatch(records: readonly PredictionRecord[]): Promise<void>;
+  /**
+   * Optional: the batch as JSONL text (the prediction log's journal lines), parsed by the backend and
+   * written as `writeBatch`; resolves to the number of lines that were not JSON. Lets a backend in a
+   * worker thread take the text as it is, instead of records cloned across threads.
+   */
+  writeJsonl?(text: string): Promise<number>;
   /** One label per prediction id; the one with the latest `time` wins (ties: the last written). */
   writeFeedback(record: FeedbackRecord): Promise<void>;
   /** Ordered by time; `since` inclusive, `until` exclusive. */

@@ -1,23 +1,46 @@
+import { readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import pino from 'pino';
 import { assertFeedback, type PredictionBackend, predictionProblem } from './backend.js';
-import type { FeedbackRecord, PredictionLog, PredictionLogStats, PredictionRecord } from './log.js';
-import { SpillBuffer, type SpillResult } from './spill.js';
+import {
+  type AppendOutcome,
+  countLines,
+  legacySpillFiles,
+  OrphanArea,
+  OwnedArea,
+  ownerOf,
+  splitLines,
+  writeLines,
+} from './journal.js';
+import type {
+  FeedbackRecord,
+  PredictionLog,
+  PredictionLogLogger,
+  PredictionLogStats,
+  PredictionRecord,
+} from './log.js';
+import { openPredictionBackend } from './open-backend.js';
 
-/** The part of a pino logger the log uses. */
-export interface PredictionLogLogger {
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-}
+export type { PredictionLogLogger } from './log.js';
 
 export interface BufferedLogOptions {
-  /** Local directory for the disk buffer used while the backend is failing. One process per directory. */
+  /**
+   * Local directory of the journal: each process appends to its own folder in it, and ingests the
+   * folders of dead processes into the logs they name (see journal.ts).
+   */
   bufferDir: string;
-  /** Bound of the disk buffer; records beyond it are counted as `dropped` and warned about. */
+  /** The folder the backend's URI resolves against, recorded with it for replays (default: the current folder). */
+  baseDir?: string;
+  /** Opens the log an orphaned folder names when it is not this one (default: in this thread). */
+  openBackend?: (uri: string, baseDir: string) => Promise<PredictionBackend>;
+  /** Bound of this process's journal; records beyond it are counted as `dropped` and warned about. */
   maxBufferBytes?: number;
-  /** A batch is written once this many records are queued, or every `intervalMs`. */
+  /** A journal segment is closed once it holds this many bytes. */
+  segmentBytes?: number;
+  /** A batch is written once this many records are journaled, or every `intervalMs`. */
   batchSize?: number;
   intervalMs?: number;
-  /** Bound of the memory queue: reaching it spills the queue to disk rather than growing. */
+  /** Records kept in memory for the writer; beyond it they are read back from the journal. */
   maxQueueRecords?: number;
   /** Backoff between retries of a failing backend: doubles from `retryInitialMs` up to `retryMaxMs`. */
   retryInitialMs?: number;
@@ -26,6 +49,8 @@ export interface BufferedLogOptions {
   writeTimeoutMs?: number;
   /** Drops and refusals are warned about at most once per this interval, with their counts. */
   warnIntervalMs?: number;
+  /** How often the journal is searched for folders of dead processes (also at open). */
+  orphanScanMs?: number;
   logger?: PredictionLogLogger;
 }
 
@@ -37,29 +62,31 @@ export class PredictionLogUnavailableError extends Error {
 type WarningKind = 'dropped' | 'rejected' | 'lost' | 'diskErrors';
 
 const WARNING_TEXT: Record<WarningKind, string> = {
-  dropped: 'record(s) dropped: the disk buffer is full',
-  lost: 'record(s) lost from the disk buffer',
+  dropped: 'record(s) dropped: the journal is full',
+  lost: 'record(s) lost from the journal',
   rejected: 'record(s) refused',
-  diskErrors: 'disk buffer error(s); its records stay on disk and are retried',
+  diskErrors: 'journal error(s); its records stay on disk and are retried',
 };
 
 /**
- * The asynchronous batching writer. `append` only pushes to a memory queue; a timer (and a size
- * trigger) writes batches to the backend. When a write fails the batch, and everything queued while
- * the backend stays down, goes to a bounded disk buffer; retries back off exponentially, and on
- * recovery the disk buffer is replayed oldest first before newer records. A disk buffer left by a
- * previous process is replayed at start.
+ * The batching writer over a local journal. `append` writes the record to this process's journal
+ * segment (one synchronous write to the OS page cache, no fsync) and returns: from then on the record
+ * survives the death of the process (see journal.ts for what survives a machine crash). A timer (and a
+ * size trigger) writes batches, oldest first, from memory or read back from the journal, to the
+ * backend, and deletes segments the backend holds. While the backend fails, records wait in the
+ * journal (bounded in bytes) and retries back off exponentially; backends are idempotent by id, so a
+ * batch re-written after a timeout or a crash is stored once.
+ *
+ * Folders of dead processes (killed, or closed while their backend was down) are found at open and
+ * every `orphanScanMs`, and ingested into the log they name, never into another one; a live
+ * process's folder is never touched.
  *
  * `flush()` tries the backend once right away, even while backing off: it resolves when everything
- * queued is in the backend, or, if the backend is still down, durably in the disk buffer (then
- * `stats().spilled > 0`). `feedback()` writes through and rejects with `PredictionLogUnavailableError`
- * when the backend fails: labels are few, the caller can answer 503 and the client retry, and a label
- * acknowledged is a label stored.
+ * journaled is in the backend, or the backend failed again (then `stats().spilled > 0`). `feedback()`
+ * writes through and rejects with `PredictionLogUnavailableError` when the backend fails: labels are
+ * few, the caller can answer 503 and the client retry, and a label acknowledged is a label stored.
  */
 export class BufferedPredictionLog implements PredictionLog {
-  private queue: PredictionRecord[] = [];
-  private inflight = 0;
-  private spilling = 0;
   private written = 0;
   private failures = 0;
   private dropped = 0;
@@ -67,31 +94,43 @@ export class BufferedPredictionLog implements PredictionLog {
   private healthy = true;
   private retryDelay = 0;
   private retryAt = 0;
+  /** Records journaled since the last pump started: a batch's worth kicks one. */
+  private fresh = 0;
   private pumping = false;
   private pumpChain: Promise<void> = Promise.resolve();
   private kickScheduled = false;
   private closed = false;
+  /** Records still to ingest from claimed folders of dead processes. */
+  private orphanRecords = 0;
+  private orphanWork: Promise<void> = Promise.resolve();
+  private scanning = false;
+  private nextScanAt = 0;
+  private scanRetryMs = 0;
   private readonly timer: NodeJS.Timeout;
   private readonly warnings = new Map<WarningKind, { count: number; last: number; detail: string }>();
   private readonly batchSize: number;
-  private readonly maxQueueRecords: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private readonly writeTimeoutMs: number;
   private readonly warnIntervalMs: number;
+  private readonly orphanScanMs: number;
   private readonly logger: PredictionLogLogger;
+  private readonly openBackend: (uri: string, baseDir: string) => Promise<PredictionBackend>;
 
   private constructor(
     private readonly backend: PredictionBackend,
-    private readonly disk: SpillBuffer,
+    private readonly area: OwnedArea,
+    private readonly bufferDir: string,
+    private readonly baseDir: string,
     options: BufferedLogOptions,
   ) {
     this.batchSize = options.batchSize ?? 500;
-    this.maxQueueRecords = options.maxQueueRecords ?? 20 * this.batchSize;
     this.retryInitialMs = options.retryInitialMs ?? 500;
     this.retryMaxMs = options.retryMaxMs ?? 30_000;
     this.writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
     this.warnIntervalMs = options.warnIntervalMs ?? 10_000;
+    this.orphanScanMs = options.orphanScanMs ?? 30_000;
+    this.openBackend = options.openBackend ?? openPredictionBackend;
     this.logger =
       options.logger ?? pino({ name: 'kiln.prediction-log' }, pino.destination({ fd: 2, sync: false }));
     this.timer = setInterval(() => this.tick(), options.intervalMs ?? 200);
@@ -99,27 +138,24 @@ export class BufferedPredictionLog implements PredictionLog {
     this.timer.unref();
   }
 
-  /** Opens the disk buffer, and starts replaying whatever a previous process left in it. */
+  /** Creates this process's journal folder, and claims (then ingests) the folders of dead processes. */
   static async open(backend: PredictionBackend, options: BufferedLogOptions): Promise<BufferedPredictionLog> {
-    const { buffer, corrupt } = await SpillBuffer.open(options.bufferDir, {
+    const bufferDir = path.resolve(options.bufferDir);
+    const baseDir = path.resolve(options.baseDir ?? '.');
+    const batchSize = options.batchSize ?? 500;
+    const area = await OwnedArea.create(bufferDir, ownerOf(backend.uri, baseDir), {
       maxBytes: options.maxBufferBytes ?? 256 * 1024 * 1024,
+      segmentBytes: options.segmentBytes ?? 4 * 1024 * 1024,
+      maxCached: options.maxQueueRecords ?? 20 * batchSize,
     });
-    const log = new BufferedPredictionLog(backend, buffer, options);
-    if (corrupt) {
-      log.dropped += corrupt;
-      log.warn(
-        'lost',
-        corrupt,
-        `${options.bufferDir}: unreadable lines in the disk buffer (a crash mid-write)`,
+    const log = new BufferedPredictionLog(backend, area, bufferDir, baseDir, options);
+    const legacy = legacySpillFiles(bufferDir);
+    if (legacy.length)
+      log.logger.warn(
+        { bufferDir, files: legacy.length },
+        'prediction log: spill files of an older Kiln do not say which log they belong to, so they are not replayed; move them away once checked',
       );
-    }
-    if (buffer.hasData()) {
-      log.logger.info(
-        { spilled: buffer.records },
-        'prediction log: replaying the disk buffer left by a previous run',
-      );
-      log.kick();
-    }
+    await log.scan();
     return log;
   }
 
@@ -135,9 +171,21 @@ export class BufferedPredictionLog implements PredictionLog {
       this.warn('rejected', 1, problem);
       return;
     }
-    this.queue.push(record);
-    if (this.queue.length >= this.maxQueueRecords) void this.spill(this.takeQueue());
-    else if (this.queue.length >= this.batchSize) this.kick();
+    let outcome: AppendOutcome;
+    try {
+      outcome = this.area.append(record);
+    } catch (error) {
+      this.dropped++;
+      this.warn('lost', 1, `journal write failed: ${(error as Error).message}`);
+      return;
+    }
+    if (outcome === 'full') {
+      this.dropped++;
+      this.warn('dropped', 1, `journal full (${this.area.bytes} bytes)`);
+    } else if (outcome === 'unserializable') {
+      this.rejected++;
+      this.warn('rejected', 1, 'record is not JSON-serializable');
+    } else if (++this.fresh >= this.batchSize) this.kick();
   }
 
   async feedback(record: FeedbackRecord): Promise<void> {
@@ -152,14 +200,22 @@ export class BufferedPredictionLog implements PredictionLog {
     }
   }
 
-  flush(): Promise<void> {
-    return this.runPump(true);
+  async flush(): Promise<void> {
+    await this.runPump(true);
+    await this.orphanWork;
   }
 
+  /**
+   * `pending`: journaled, not yet in the backend. `spilled`: of what is not in the backend, what waits
+   * on disk only: everything while the backend is failing, records whose memory copy was dropped to
+   * bound memory, and records left by dead processes for this log.
+   */
   stats(): PredictionLogStats {
+    const { pending, diskOnly } = this.area.counts();
+    const waiting = this.healthy ? diskOnly : pending;
     return {
-      pending: this.queue.length + this.inflight + this.spilling,
-      spilled: this.disk.records,
+      pending: pending - waiting,
+      spilled: waiting + this.orphanRecords,
       written: this.written,
       failures: this.failures,
       dropped: this.dropped,
@@ -167,20 +223,24 @@ export class BufferedPredictionLog implements PredictionLog {
     };
   }
 
-  /** Flushes (spilling to disk if the backend is down: the next start replays it), then closes the backend. */
+  /**
+   * Flushes, then closes the backend. What the backend could not take stays in this process's folder
+   * (made durable) for the next start, or any live process, to ingest.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     await this.runPump(true);
+    await this.orphanWork;
+    const { pending } = this.area.counts();
+    if (!(await this.area.close()))
+      this.logger.warn(
+        { backend: this.backend.uri, pending, folder: this.area.dir },
+        'prediction log: records not yet in the backend stay in the journal; the next start ingests them',
+      );
     this.reportWarnings(true);
     await this.backend.close();
-  }
-
-  private takeQueue(): PredictionRecord[] {
-    const all = this.queue;
-    this.queue = [];
-    return all;
   }
 
   /** Starts a write soon, after the current request's response, never inside `append` itself. */
@@ -195,9 +255,10 @@ export class BufferedPredictionLog implements PredictionLog {
 
   private tick(): void {
     this.reportWarnings(false);
+    if (!this.scanning && Date.now() >= this.nextScanAt) void this.scan();
     if (this.pumping) return;
     const retryDue = this.healthy || Date.now() >= this.retryAt;
-    if (this.queue.length || (this.disk.hasData() && retryDue)) void this.runPump(false);
+    if (retryDue && this.area.counts().pending) void this.runPump(false);
   }
 
   private runPump(force: boolean): Promise<void> {
@@ -205,44 +266,28 @@ export class BufferedPredictionLog implements PredictionLog {
     return this.pumpChain;
   }
 
-  /** Never rejects: every backend and disk failure is turned into a retry, a spill or a counted drop. */
+  /** Never rejects: a backend failure is retried later, a journal failure warned about and retried. */
   private async pump(force: boolean): Promise<void> {
     this.pumping = true;
-    let attempt = force || this.healthy || Date.now() >= this.retryAt;
+    this.fresh = 0;
     try {
+      if (!(force || this.healthy || Date.now() >= this.retryAt)) return;
       for (;;) {
-        // Spills still being written land first, so they are replayed before newer records.
-        await this.disk.settled();
-        if (!attempt) {
-          if (this.queue.length) await this.spill(this.takeQueue());
-          return;
-        }
-        if (this.disk.hasData()) {
-          if (!(await this.disk.replayOldest(this.batchSize, (batch) => this.write(batch)))) attempt = false;
-          continue;
-        }
-        if (!this.queue.length) return;
-        const batch = this.queue.splice(0, this.batchSize);
-        this.inflight = batch.length;
-        const ok = await this.write(batch);
-        this.inflight = 0;
-        if (!ok) {
-          attempt = false;
-          await this.spill(batch);
-        }
+        const next = await this.area.nextBatch(this.batchSize);
+        if (!next) return;
+        if (!(await this.write(next.lines))) return;
+        await this.area.ingested(next.segment, next.lines.length);
       }
     } catch (error) {
-      // Only the disk buffer itself can get here (e.g. a replayed file that cannot be deleted); its
-      // data stays on disk and the next pump retries.
       this.warn('diskErrors', 1, (error as Error).message);
     } finally {
       this.pumping = false;
     }
   }
 
-  private async write(batch: PredictionRecord[]): Promise<boolean> {
+  private async write(lines: string[]): Promise<boolean> {
     try {
-      await this.withTimeout(this.backend.writeBatch(batch));
+      await this.withTimeout(writeLines(this.backend, lines));
     } catch (error) {
       this.failures++;
       this.retryDelay = Math.min(
@@ -253,42 +298,103 @@ export class BufferedPredictionLog implements PredictionLog {
       if (this.healthy)
         this.logger.warn(
           { err: error, backend: this.backend.uri },
-          'prediction log backend failing: buffering to disk and retrying',
+          'prediction log backend failing: keeping records in the journal and retrying',
         );
       this.healthy = false;
       return false;
     }
-    this.written += batch.length;
+    this.written += lines.length;
     if (!this.healthy) {
-      this.logger.info(
-        { backend: this.backend.uri, spilled: this.disk.records },
-        'prediction log backend is back',
-      );
+      this.logger.info({ backend: this.backend.uri }, 'prediction log backend is back');
       this.healthy = true;
       this.retryDelay = 0;
     }
     return true;
   }
 
-  private async spill(records: PredictionRecord[]): Promise<void> {
-    this.spilling += records.length;
-    let result: SpillResult;
+  /**
+   * Claims the folders of dead processes and counts their records (the promise resolves then), and
+   * ingests them in the background. A folder that cannot be ingested now (its log is down) is released
+   * and retried with backoff.
+   */
+  private scan(): Promise<void> {
+    this.scanning = true;
+    let counted!: () => void;
+    const done = new Promise<void>((resolve) => {
+      counted = resolve;
+    });
+    this.orphanWork = this.claimAndIngest(counted);
+    return done;
+  }
+
+  private async claimAndIngest(counted: () => void): Promise<void> {
+    let ok = true;
     try {
-      result = await this.disk.spill(records);
+      const claimed = await OrphanArea.claimAll(this.bufferDir, this.area.dir);
+      let records = 0;
+      for (const orphan of claimed) for (const file of orphan.segments()) records += await countLines(file);
+      this.orphanRecords = records;
+      counted();
+      if (claimed.length)
+        this.logger.info(
+          { folders: claimed.length, records },
+          'prediction log: ingesting what stopped processes left in the journal',
+        );
+      for (const orphan of claimed) ok = (await this.ingestOrphan(orphan)) && ok;
+    } catch (error) {
+      ok = false;
+      this.warn('diskErrors', 1, (error as Error).message);
     } finally {
-      this.spilling -= records.length;
+      counted();
+      this.scanRetryMs = ok ? 0 : Math.min(this.retryMaxMs, this.scanRetryMs * 2 || this.retryInitialMs);
+      this.nextScanAt = Date.now() + (ok ? this.orphanScanMs : this.scanRetryMs);
+      this.scanning = false;
     }
-    if (result.full) {
-      this.dropped += result.full;
-      this.warn('dropped', result.full, `disk buffer full (${this.disk.bytes} bytes)`);
+  }
+
+  /** Writes an orphaned folder into the log it names, then deletes it; false if that log failed. */
+  private async ingestOrphan(orphan: OrphanArea): Promise<boolean> {
+    const { uri, baseDir } = orphan.owner;
+    const own = uri === this.backend.uri && baseDir === this.baseDir;
+    let target: PredictionBackend;
+    try {
+      target = own ? this.backend : await this.openBackend(uri, baseDir);
+    } catch (error) {
+      this.logger.warn(
+        { err: error, backend: uri, folder: orphan.dir },
+        'prediction log: cannot open the log a stopped process journaled for; retrying later',
+      );
+      await orphan.release(false);
+      return false;
     }
-    if (result.failed) {
-      this.dropped += result.failed;
-      this.warn('lost', result.failed, 'disk buffer write failed');
-    }
-    if (result.unserializable) {
-      this.rejected += result.unserializable;
-      this.warn('rejected', result.unserializable, 'record is not JSON-serializable');
+    try {
+      for (const file of orphan.segments()) {
+        const { lines, cut } = splitLines(await readFile(file, 'utf8'));
+        let corrupt = cut ? 1 : 0;
+        for (let start = 0; start < lines.length; start += this.batchSize) {
+          const batch = lines.slice(start, start + this.batchSize);
+          const unreadable = await this.withTimeout(writeLines(target, batch));
+          corrupt += unreadable;
+          this.orphanRecords -= batch.length;
+          if (own) this.written += batch.length - unreadable;
+        }
+        if (corrupt) {
+          this.dropped += corrupt;
+          this.warn('lost', corrupt, `${file}: unreadable lines (a machine crash mid-write)`);
+        }
+        await unlink(file);
+      }
+      await orphan.release(true);
+      return true;
+    } catch (error) {
+      this.logger.warn(
+        { err: error, backend: uri, folder: orphan.dir },
+        "prediction log: a stopped process's records could not be written yet; retrying later",
+      );
+      await orphan.release(false);
+      return false;
+    } finally {
+      if (!own) await target.close().catch(() => {});
     }
   }
 

@@ -16,7 +16,7 @@ export { PostgresPredictionStore } from './postgres.js';
 export { SqlitePredictionStore } from './sqlite.js';
 export { WorkerBackend } from './worker-backend.js';
 
-export interface OpenPredictionLogOptions extends Omit<BufferedLogOptions, 'bufferDir'> {
+export interface OpenPredictionLogOptions extends Omit<BufferedLogOptions, 'bufferDir' | 'openBackend'> {
   /** Relative URIs and `bufferDir` resolve against it (the project folder). */
   baseDir: string;
   bufferDir: string;
@@ -26,7 +26,7 @@ export interface OpenPredictionLogOptions extends Omit<BufferedLogOptions, 'buff
 
 /**
  * The prediction log the server uses: the backend a URI names (`KILN_PREDICTION_LOG_URI` overrides the
- * project's setting) behind the asynchronous batching writer with its disk buffer.
+ * project's setting) behind the batching writer with its per-process journal (see journal.ts).
  */
 export async function openPredictionLog(
   uri: string,
@@ -40,7 +40,9 @@ export async function openPredictionLog(
   try {
     return await BufferedPredictionLog.open(backend, {
       ...rest,
+      baseDir,
       bufferDir: path.resolve(baseDir, options.bufferDir),
+      openBackend: inWorker ? WorkerBackend.open : openPredictionBackend,
     });
   } catch (error) {
     await backend.close();

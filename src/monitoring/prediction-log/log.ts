@@ -1,6 +1,6 @@
 /**
- * The prediction log: every served prediction, written asynchronously in batches so requests never
- * wait for it, and feedback (late true labels) joined to predictions by id for quality monitoring.
+ * The prediction log: every served prediction, journaled locally as it is appended (so it survives
+ * the death of the process) and written to the log in batches so requests never wait for the backend, and feedback (late true labels) joined to predictions by id for quality monitoring.
  * Implementations are chosen by URI (sqlite://, postgres://, jsonl+file://, jsonl+s3://) and share one contract-test suite.
  */
 
@@ -31,21 +31,25 @@ export interface FeedbackRecord {
 }
 
 export interface PredictionLogStats {
-  /** Records accepted but not yet durably written. */
+  /** Records journaled locally, not yet in the backend, on their way. */
   pending: number;
-  /** Records parked in the local disk buffer while the backend is failing. */
+  /** Records not yet in the backend waiting on local disk: the backend is failing, or a stopped process left them. */
   spilled: number;
   written: number;
   /** Backend write attempts that failed (each retried later; none dropped). */
   failures: number;
-  /** Records refused because the bounded disk buffer was full (reported, never silent). */
+  /** Records refused because the bounded journal was full, or lost to a disk error (reported, never silent). */
   dropped: number;
   /** Records refused because they can never be stored (invalid fields, not JSON, log closed). */
   rejected?: number;
 }
 
 export interface PredictionLog {
-  /** Never throws and never waits on I/O: the record is queued and written in the next batch. */
+  /**
+   * Never throws, never waits on the backend: one synchronous write to a local journal (the OS page
+   * cache, no fsync), after which the record survives the death of the process; a later batch writes it
+   * to the backend. Call it before the response that carries the prediction id is sent.
+   */
   append(record: PredictionRecord): void;
   /** Durably stores a late label; rejects when it cannot be stored (the client should retry). */
   feedback(record: FeedbackRecord): Promise<void>;
@@ -53,4 +57,10 @@ export interface PredictionLog {
   flush(): Promise<void>;
   stats(): PredictionLogStats;
   close(): Promise<void>;
+}
+
+/** The part of a pino logger the log uses. */
+export interface PredictionLogLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
 }

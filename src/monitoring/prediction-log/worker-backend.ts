@@ -43,6 +43,9 @@ export class WorkerBackend implements PredictionBackend {
   writeBatch(records: readonly PredictionRecord[]): Promise<void> {
     return this.request('writeBatch', records) as Promise<void>;
   }
+  writeJsonl(text: string): Promise<number> {
+    return this.request('writeJsonl', text) as Promise<number>;
+  }
   writeFeedback(record: FeedbackRecord): Promise<void> {
     return this.request('writeFeedback', record) as Promise<void>;
   }
