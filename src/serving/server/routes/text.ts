@@ -66,8 +66,6 @@ export function textRoutes(context: ServerContext, routes: readonly TextRoute[])
     app.setErrorHandler((error, request, reply) => {
       if (error instanceof InvalidBody || error instanceof BodyError)
         return reply.code(400).send({ error: error.message });
-      // The server's handler answers timeouts (408 or 504).
-      if ((error as { code?: string }).code === 'FST_ERR_HANDLER_TIMEOUT') throw error;
       if ((error as { statusCode?: number }).statusCode === 413)
         return reply.code(413).send({ error: (error as Error).message });
       request.log.error({ err: error }, 'text route failed');
