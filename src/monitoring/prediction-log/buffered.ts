@@ -159,33 +159,43 @@ export class BufferedPredictionLog implements PredictionLog {
     return log;
   }
 
-  append(record: PredictionRecord): void {
+  append(...records: PredictionRecord[]): void {
     if (this.closed) {
-      this.rejected++;
-      this.warn('rejected', 1, 'the log is closed');
+      this.rejected += records.length;
+      this.warn('rejected', records.length, 'the log is closed');
       return;
     }
-    const problem = predictionProblem(record);
-    if (problem) {
-      this.rejected++;
-      this.warn('rejected', 1, problem);
-      return;
+    const lines: string[] = [];
+    for (const record of records) {
+      const problem = predictionProblem(record);
+      if (problem) {
+        this.rejected++;
+        this.warn('rejected', 1, problem);
+        continue;
+      }
+      try {
+        lines.push(`${JSON.stringify(record)}\n`);
+      } catch {
+        this.rejected++;
+        this.warn('rejected', 1, 'record is not JSON-serializable');
+      }
     }
+    if (lines.length === 0) return;
     let outcome: AppendOutcome;
     try {
-      outcome = this.area.append(record);
+      outcome = this.area.append(lines);
     } catch (error) {
-      this.dropped++;
-      this.warn('lost', 1, `journal write failed: ${(error as Error).message}`);
+      this.dropped += lines.length;
+      this.warn('lost', lines.length, `journal write failed: ${(error as Error).message}`);
       return;
     }
     if (outcome === 'full') {
-      this.dropped++;
-      this.warn('dropped', 1, `journal full (${this.area.bytes} bytes)`);
-    } else if (outcome === 'unserializable') {
-      this.rejected++;
-      this.warn('rejected', 1, 'record is not JSON-serializable');
-    } else if (++this.fresh >= this.batchSize) this.kick();
+      this.dropped += lines.length;
+      this.warn('dropped', lines.length, `journal full (${this.area.bytes} bytes)`);
+      return;
+    }
+    this.fresh += lines.length;
+    if (this.fresh >= this.batchSize) this.kick();
   }
 
   async feedback(record: FeedbackRecord): Promise<void> {

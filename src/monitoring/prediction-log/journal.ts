@@ -77,7 +77,7 @@ export interface Segment {
   open: boolean;
 }
 
-export type AppendOutcome = 'ok' | 'full' | 'unserializable';
+export type AppendOutcome = 'ok' | 'full';
 
 /** This process's folder: synchronous appends to the open segment, oldest segments ingested first. */
 export class OwnedArea {
@@ -118,23 +118,21 @@ export class OwnedArea {
     return this.totalBytes;
   }
 
-  /** One synchronous write to the page cache: once this returns, the record survives the process. */
-  append(record: PredictionRecord): AppendOutcome {
-    let line: string;
-    try {
-      line = `${JSON.stringify(record)}\n`;
-    } catch {
-      return 'unserializable';
-    }
-    const size = Buffer.byteLength(line);
+  /**
+   * One synchronous write to the page cache for all of `lines` (JSON records, each ending in a
+   * newline; a request's predictions go together): once this returns, they survive the process.
+   */
+  append(lines: readonly string[]): AppendOutcome {
+    const text = lines.length === 1 ? lines[0] : lines.join('');
+    const size = Buffer.byteLength(text);
     if (this.totalBytes + size > this.maxBytes) return 'full';
     let segment = this.segments.at(-1);
     if (!segment?.open || segment.bytes >= this.segmentBytes) segment = this.rotate();
     try {
-      const written = writeSync(this.fd!, line);
+      const written = writeSync(this.fd!, text);
       if (written < size) {
-        // A short write (rare on a regular file): the rest of the line, from where it stopped.
-        const rest = Buffer.from(line).subarray(written);
+        // A short write (rare on a regular file): the rest of the text, from where it stopped.
+        const rest = Buffer.from(text).subarray(written);
         for (let offset = 0; offset < rest.length; )
           offset += writeSync(this.fd!, rest, offset, rest.length - offset);
       }
@@ -143,12 +141,13 @@ export class OwnedArea {
       segment.open = false;
       throw error;
     }
-    segment.records++;
+    segment.records += lines.length;
     segment.bytes += size;
     this.totalBytes += size;
     if (segment.cache) {
-      segment.cache.push(line);
-      if (++this.cached > this.maxCached) this.dropOldestCache();
+      segment.cache.push(...lines);
+      this.cached += lines.length;
+      while (this.cached > this.maxCached && this.dropOldestCache());
     }
     return 'ok';
   }
@@ -240,11 +239,13 @@ export class OwnedArea {
     this.fd = undefined;
   }
 
-  private dropOldestCache(): void {
+  /** False when no segment holds a memory copy any more. */
+  private dropOldestCache(): boolean {
     const segment = this.segments.find((s) => s.cache?.length);
-    if (!segment?.cache) return;
+    if (!segment?.cache) return false;
     this.cached -= segment.cache.length;
     segment.cache = null;
+    return true;
   }
 }
 

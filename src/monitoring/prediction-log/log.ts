@@ -47,10 +47,11 @@ export interface PredictionLogStats {
 export interface PredictionLog {
   /**
    * Never throws, never waits on the backend: one synchronous write to a local journal (the OS page
-   * cache, no fsync), after which the record survives the death of the process; a later batch writes it
-   * to the backend. Call it before the response that carries the prediction id is sent.
+   * cache, no fsync) for all the records given (a request's predictions), after which they survive the
+   * death of the process; a later batch writes them to the backend. Call it before the response that
+   * carries the prediction ids is sent.
    */
-  append(record: PredictionRecord): void;
+  append(...records: PredictionRecord[]): void;
   /** Durably stores a late label; rejects when it cannot be stored (the client should retry). */
   feedback(record: FeedbackRecord): Promise<void>;
   /** Writes everything queued (and anything buffered on disk, if the backend is back). */

@@ -1,6 +1,6 @@
 /** What the route plugins share: the live models, limits, the prediction log and the key check. */
 import type { FastifyReply } from 'fastify';
-import type { PredictionLog } from '../../monitoring/prediction-log/log.js';
+import type { PredictionLog, PredictionRecord } from '../../monitoring/prediction-log/log.js';
 import type { Registry } from '../../registry/registry.js';
 import { clip } from './body.js';
 import type { LegacyRoute } from './config.js';
@@ -81,8 +81,9 @@ export function logPredictions(
   const { ids, table } = scored;
   const time = new Date().toISOString();
   const latencyMs = performance.now() - startedAt;
+  const records = new Array<PredictionRecord>(ids.length);
   for (let i = 0; i < ids.length; i++) {
-    log.append({
+    records[i] = {
       id: ids[i],
       time,
       model: live.model.name,
@@ -90,6 +91,7 @@ export function logPredictions(
       input: tableRow(table, i),
       output: presentPrediction(live, scored, i),
       latencyMs,
-    });
+    };
   }
+  log.append(...records);
 }

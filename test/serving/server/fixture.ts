@@ -108,8 +108,8 @@ export class MemoryLog implements PredictionLog {
   closed = false;
   flushed = 0;
 
-  append(record: PredictionRecord): void {
-    this.predictions.push(record);
+  append(...records: PredictionRecord[]): void {
+    this.predictions.push(...records);
   }
   async feedback(record: FeedbackRecord): Promise<void> {
     this.feedbacks.push(record);
