@@ -40,6 +40,7 @@ interface ServeOptions {
   extraFields?: 'reject' | 'ignore';
   predictionLog?: string;
   engine?: EngineName;
+  allowModified?: boolean;
 }
 
 export function serveCommand(): Command {
@@ -104,6 +105,10 @@ export function serveCommand(): Command {
         '--engine <name>',
         'js: the package pipeline and model in this process (default); onnx: model.onnx in onnxruntime, the JS pipeline run only to explain refused rows',
       ).choices([...ENGINE_NAMES]),
+    )
+    .option(
+      '--allow-modified',
+      'serve a package folder whose files no longer match the digests its manifest records (edited by hand), with a warning; registry packages are always verified',
     )
     .option(
       '--prediction-log <uri>',
@@ -191,7 +196,14 @@ Examples:
       const pollMs = number('KILN_REGISTRY_POLL_MS', env.KILN_REGISTRY_POLL_MS) ?? 2000;
       let sources: ModelSource[];
       try {
-        sources = refs.map((ref) => sourceFor(ref, engine, backends?.registry, pollMs));
+        sources = refs.map((ref) =>
+          sourceFor(ref, {
+            engine,
+            registry: backends?.registry,
+            pollMs,
+            allowModified: options.allowModified,
+          }),
+        );
       } catch (error) {
         await backends?.close();
         throw new UserError((error as Error).message);

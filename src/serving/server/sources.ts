@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadPackage } from '../../packaging/load.js';
+import { type LoadOptions, loadPackage } from '../../packaging/load.js';
 import { MANIFEST_FILE } from '../../packaging/write.js';
 import {
   formatReference,
@@ -40,6 +40,8 @@ export class PackageDirectorySource implements ModelSource {
   constructor(
     dir: string,
     private readonly engine: EngineName = 'js',
+    /** `allowModified` serves a hand-edited package (with a warning) instead of refusing it. */
+    private readonly loadOptions: LoadOptions = {},
   ) {
     this.dir = path.resolve(dir);
     // Read the name now so a wrong path fails at startup, before anything listens.
@@ -59,7 +61,7 @@ export class PackageDirectorySource implements ModelSource {
   }
 
   async load(): Promise<ServedModel> {
-    const pkg = loadPackage(this.dir);
+    const pkg = loadPackage(this.dir, this.loadOptions);
     const engine = retirable(await createEngine(pkg, this.engine));
     const version =
       pkg.manifest.lineage.runId ??
@@ -140,18 +142,26 @@ export class RegistrySource implements ModelSource {
   }
 }
 
-/** A `--model` argument: `name@alias` or `name@3` names a registry entry, anything else a package folder. */
-export function sourceFor(
-  ref: string,
-  engine: EngineName = 'js',
-  registry?: Registry,
-  pollMs?: number,
-): ModelSource {
+export interface SourceOptions extends LoadOptions {
+  engine?: EngineName;
+  /** Needed for `name@alias` references. */
+  registry?: Registry;
+  /** How often a registry alias is polled for a move. */
+  pollMs?: number;
+}
+
+/**
+ * A `--model` argument: `name@alias` or `name@3` names a registry entry, anything else a package folder.
+ * `allowModified` applies to package folders only: a registry package is verified against the digest
+ * the registry recorded, and a mismatch there is never served.
+ */
+export function sourceFor(ref: string, options: SourceOptions = {}): ModelSource {
+  const { engine = 'js', registry, pollMs, ...load } = options;
   if (looksLikeReference(ref)) {
     if (!registry) throw new Error(`model "${ref}" is a registry reference, and no registry is open`);
     return new RegistrySource(registry, ref, engine, pollMs);
   }
-  return new PackageDirectorySource(ref, engine);
+  return new PackageDirectorySource(ref, engine, load);
 }
 
 /** The live models of one server, by name. */
