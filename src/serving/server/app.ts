@@ -19,6 +19,7 @@ import { emptyDocument, refreshDocument } from './docs.js';
 import { internalsPolicy } from './exposure.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { PredictTimeout } from './predict.js';
+import { feedbackRoutes } from './routes/feedback.js';
 import { healthRoutes } from './routes/health.js';
 import { registryRoutes } from './routes/registry.js';
 import { textRoutes } from './routes/text.js';
@@ -231,6 +232,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(swaggerUi, { routePrefix: '/docs' });
   app.register(healthRoutes(context));
   app.register(v1Routes(context));
+  app.register(feedbackRoutes(context));
   app.register(v2Routes(context));
   if (textRouteList.length) app.register(textRoutes(context, textRouteList));
   if (options.registry) app.register(registryRoutes(options.registry, keys, context.internals));
