@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url);
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Packages whose versions can change a run's numbers or its package format. */
-const RECORDED_DEPENDENCIES = ['zod', 'csv-parse', '@duckdb/node-api', 'better-sqlite3', 'jsep'];
+const RECORDED_DEPENDENCIES = ['zod', 'csv-parse', '@duckdb/node-api', '@photostructure/sqlite', 'jsep'];
 
 export function kilnVersion(): string {
   return (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string })

@@ -1,10 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openMetadataStore } from '../../src/stores/metadata/index.js';
 import { MIGRATIONS } from '../../src/stores/metadata/migrations.js';
+import { openSqlite } from '../../src/util/sqlite.js';
 import { OLD_ROWS, OLD_SQLITE_MIGRATIONS } from './fixtures/old-metadata-schema.js';
 import { metadataStoreContract } from './metadata-contract.js';
 import { expectOldRowsKept } from './upgrade.js';
@@ -35,7 +35,7 @@ describe('sqlite metadata store', () => {
   it('refuses a database migrated by a newer Kiln', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kiln-meta-'));
     const file = path.join(dir, 'kiln.db');
-    const db = new Database(file);
+    const db = openSqlite(file);
     db.pragma('user_version = 99');
     db.close();
     expect(() => openMetadataStore('sqlite://kiln.db', dir)).toThrow(
@@ -62,7 +62,7 @@ describe('sqlite metadata store', () => {
   it('opens a file an older Kiln created (schema version 2), migrates it forward and keeps its rows', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kiln-meta-'));
     const file = path.join(dir, 'kiln.db');
-    const old = new Database(file);
+    const old = openSqlite(file);
     old.pragma('journal_mode = WAL');
     old.pragma('foreign_keys = ON');
     for (const migration of OLD_SQLITE_MIGRATIONS) old.exec(migration);
@@ -76,14 +76,14 @@ describe('sqlite metadata store', () => {
     } finally {
       await store.close();
     }
-    const after = new Database(file, { readonly: true });
+    const after = openSqlite(file, { readOnly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     after.close();
   });
 
   it('gives a new file and an upgraded one the same tables, columns and indexes', async () => {
     const shape = (file: string) => {
-      const db = new Database(file, { readonly: true });
+      const db = openSqlite(file, { readOnly: true });
       const tables = db
         .prepare("SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
         .all() as { name: string; type: string }[];
@@ -97,7 +97,7 @@ describe('sqlite metadata store', () => {
       return { tables, columns };
     };
     const dir = mkdtempSync(path.join(tmpdir(), 'kiln-meta-'));
-    const old = new Database(path.join(dir, 'old.db'));
+    const old = openSqlite(path.join(dir, 'old.db'));
     for (const migration of OLD_SQLITE_MIGRATIONS) old.exec(migration);
     old.pragma(`user_version = ${OLD_SQLITE_MIGRATIONS.length}`);
     old.close();

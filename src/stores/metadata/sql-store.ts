@@ -1,10 +1,10 @@
 /**
  * The metadata store over SQL: ONE implementation of runs, trials, the registry and event delivery,
  * written once with Kysely's query builder and run by an adapter per database (sqlite.ts over
- * better-sqlite3, postgres.ts over pg), with ONE migration list (migrations.ts).
+ * util/sqlite.ts, postgres.ts over pg), with ONE migration list (migrations.ts).
  *
- * Why Kysely: it has dialects for exactly the two drivers Kiln already used (SqliteDialect over
- * better-sqlite3, PostgresDialect over a pg pool), compiles one query to each dialect's placeholders
+ * Why Kysely: it has dialects for exactly the two databases (SqliteDialect, fed util/sqlite.ts's
+ * connection in better-sqlite3's statement shape, and PostgresDialect over a pg pool), compiles one query to each dialect's placeholders
  * and quoting, and leaves connections and transactions to us where we need them: `connection()` pins
  * one connection per operation, which is what PostgreSQL's retry-through-restart needs, and raw
  * BEGIN IMMEDIATE / LOCK TABLE statements run on it as on any connection. It is pinned at 0.28.x:

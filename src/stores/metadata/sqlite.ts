@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
+import { forKysely, openSqlite, type Sqlite } from '../../util/sqlite.js';
 import { SQLITE } from './dialects.js';
 import { MIGRATIONS, migrationsFor } from './migrations.js';
 import type { Tables } from './rows.js';
@@ -9,7 +9,7 @@ import type { Db } from './sql-queries.js';
 import { type SqlAdapter, SqlMetadataStore, type StoreLocation } from './sql-store.js';
 import { NewerSchemaError } from './store.js';
 
-/** The embedded default: one SQLite file (or `:memory:`) through better-sqlite3. */
+/** The embedded default: one SQLite file (or `:memory:`). */
 export class SqliteMetadataStore extends SqlMetadataStore {
   constructor(uri: string, file: string) {
     super(uri, new SqliteAdapter(uri, file));
@@ -28,7 +28,7 @@ class SqliteAdapter implements SqlAdapter {
 
   constructor(uri: string, file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    const db = new Database(file);
+    const db = openSqlite(file);
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 5000');
@@ -39,7 +39,7 @@ class SqliteAdapter implements SqlAdapter {
       throw error;
     }
     this.location = file === ':memory:' ? undefined : { kind: 'sqlite', uri, file };
-    this.kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database: db }) });
+    this.kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database: forKysely(db) }) });
   }
 
   run<T>(work: (db: Db) => Promise<T>): Promise<T> {
@@ -64,7 +64,7 @@ class SqliteAdapter implements SqlAdapter {
 }
 
 /** The missing migrations, in one IMMEDIATE transaction; `user_version` is the number applied. */
-function migrate(db: Database.Database, uri: string): void {
+function migrate(db: Sqlite, uri: string): void {
   const migrations = migrationsFor(SQLITE);
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;
