@@ -275,6 +275,60 @@ describe('BufferedPredictionLog', () => {
     await expect(log.feedback(feedback(1, { model: 'a/b' }))).rejects.toBeInstanceOf(TypeError);
   });
 
+  it('finds a prediction it has just journaled, in memory or on disk, before the backend holds it', async () => {
+    const backend = new SwitchableBackend();
+    let release!: () => void;
+    backend.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    // One-record segments and a memory bound of 10: the oldest records are journaled on disk only.
+    const log = await openLog(backend, {
+      bufferDir: tempDir(),
+      batchSize: 5,
+      segmentBytes: 1,
+      maxQueueRecords: 10,
+    });
+    for (const r of records(30)) log.append(r);
+    await vi.waitFor(() => expect(backend.calls).toBe(1)); // the first batch is held in flight
+    expect(log.stats().spilled).toBeGreaterThan(0);
+    expect(await backend.store.readPredictions()).toEqual([]);
+    for (const i of [0, 7, 29]) expect(await log.hasPrediction(prediction(i).id, 'customer-risk')).toBe(true);
+    expect(await log.hasPrediction('p-00030', 'customer-risk')).toBe(false);
+    expect(await log.hasPrediction('p-00007', 'intent')).toBe(false);
+    release();
+    await log.flush();
+    expect(log.stats().pending).toBe(0);
+    expect(await log.hasPrediction('p-00007', 'customer-risk')).toBe(true);
+    // The backend down: what the journal holds is known, anything else cannot be answered.
+    log.append(prediction(30));
+    backend.failing = true;
+    expect(await log.hasPrediction('p-00030', 'customer-risk')).toBe(true);
+    await expect(log.hasPrediction('p-00031', 'customer-risk')).rejects.toBeInstanceOf(
+      PredictionLogUnavailableError,
+    );
+  });
+
+  it('finds a prediction a stopped process left in the journal once that is ingested', async () => {
+    const bufferDir = tempDir();
+    const down = new SwitchableBackend();
+    down.failing = true;
+    const before = await BufferedPredictionLog.open(down, { bufferDir, logger: capture().logger });
+    before.append(prediction(0));
+    await before.close();
+    const backend = new SwitchableBackend();
+    let release!: () => void;
+    backend.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const log = await openLog(backend, { bufferDir });
+    await vi.waitFor(() => expect(backend.calls).toBe(1)); // the stopped process's record, held in flight
+    const found = log.hasPrediction('p-00000', 'customer-risk');
+    await vi.waitFor(() => expect(backend.lookups).toBe(1)); // not in the backend yet
+    release();
+    expect(await found).toBe(true);
+    expect(backend.lookups).toBe(2);
+  });
+
   it('close flushes, and later appends are refused, not thrown', async () => {
     const backend = new SwitchableBackend();
     const log = await BufferedPredictionLog.open(backend, { bufferDir: tempDir(), logger: capture().logger });

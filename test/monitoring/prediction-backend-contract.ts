@@ -106,16 +106,46 @@ export function predictionBackendContract(name: string, open: () => Promise<Pred
       ]);
     });
 
-    it('keeps one label per prediction: a later correction wins, a retry or an older label does not', async () => {
-      await store.writeBatch([prediction(0)]);
-      await store.writeFeedback(feedback(0, { label: 'ok' }));
-      await store.writeFeedback(feedback(0, { label: 'ok' }));
-      await store.writeFeedback(feedback(0, { label: 'at_risk', time: '2026-01-03T00:00:00.000Z' }));
-      await store.writeFeedback(feedback(0, { label: 'ok', time: '2026-01-02T12:00:00.000Z' }));
-      expect(await store.readFeedback()).toEqual([
-        feedback(0, { label: 'at_risk', time: '2026-01-03T00:00:00.000Z' }),
+    it('keeps every label with its time: the history in time order, the latest joined, a re-written one once', async () => {
+      await store.writeBatch([prediction(0), prediction(1)]);
+      const first = feedback(0, { label: 'ok' });
+      const correction = feedback(0, { label: 'at_risk', time: '2026-01-03T00:00:00.000Z' });
+      // Written last but labelled earlier: in the history, not the label used.
+      const late = feedback(0, { label: 'ok', time: '2026-01-02T12:00:00.000Z' });
+      await store.writeFeedback(first);
+      await store.writeFeedback(first); // a retried write
+      await store.writeFeedback(correction);
+      await store.writeFeedback(late);
+      expect(await store.readFeedback()).toEqual([first, late, correction]);
+      expect(await store.readLabelled()).toEqual([{ prediction: prediction(0), feedback: correction }]);
+      expect(await store.readFeedback({ since: late.time })).toEqual([late, correction]);
+      // Two labels of one time: both kept, the last written is the one used.
+      const time = '2026-01-04T00:00:00.000Z';
+      await store.writeFeedback(feedback(1, { label: 'ok', time }));
+      await store.writeFeedback(feedback(1, { label: 'at_risk', time }));
+      expect((await store.readFeedback({ since: time })).map((f) => f.label)).toEqual(['ok', 'at_risk']);
+      expect((await store.readLabelled()).map((l) => [l.prediction.id, l.feedback.label])).toEqual([
+        ['p-00000', 'at_risk'],
+        ['p-00001', 'at_risk'],
       ]);
-      expect((await store.readLabelled()).map((l) => l.feedback.label)).toEqual(['at_risk']);
+    });
+
+    it('finds a prediction by id, within a model and a time range', async () => {
+      // p-00003 carries p-00009 as an input value: that is not prediction p-00009.
+      const decoy = prediction(3, { input: { id: 'p-00009', note: '"id":"p-00009"' } });
+      await store.writeBatch([prediction(0), prediction(1), prediction(2, { model: 'intent' }), decoy]);
+      expect(await store.findPrediction('p-00001')).toEqual(prediction(1));
+      expect(await store.findPrediction('p-00001', { model: 'customer-risk' })).toEqual(prediction(1));
+      expect(await store.findPrediction('p-00002', { model: 'intent' })).toEqual(
+        prediction(2, { model: 'intent' }),
+      );
+      expect(await store.findPrediction('p-00002', { model: 'customer-risk' })).toBeUndefined();
+      const around = { since: prediction(1).time, until: prediction(2).time };
+      expect(await store.findPrediction('p-00001', around)).toEqual(prediction(1));
+      expect(await store.findPrediction('p-00001', { since: prediction(2).time })).toBeUndefined();
+      expect(await store.findPrediction('p-00001', { until: prediction(1).time })).toBeUndefined();
+      expect(await store.findPrediction('p-00009')).toBeUndefined();
+      expect(await store.findPrediction('p-0000')).toBeUndefined();
     });
 
     it('filters feedback by model and by its own time', async () => {

@@ -111,8 +111,45 @@ describe.skipIf(!postgresAvailable)('prediction log on PostgreSQL', () => {
     await Promise.all(stores.map((s, i) => s.writeBatch([prediction(i)])));
     expect(await stores[0].readPredictions()).toHaveLength(6);
     await Promise.all(stores.map((s) => s.close()));
-    const applied = await query(`SELECT version FROM predlog_${schemas}.kiln_prediction_log_migrations`);
-    expect(applied).toHaveLength(1);
+    const applied = await query(
+      `SELECT version FROM predlog_${schemas}.kiln_prediction_log_migrations ORDER BY version`,
+    );
+    expect(applied).toEqual([{ version: 1 }, { version: 2 }]);
+  });
+
+  it('migrates a log of the one-label-per-prediction schema, keeping its labels', async () => {
+    const uri = fresh();
+    const schema = `predlog_${schemas}`;
+    // The schema Kiln wrote before label history (version 1), with a label in it.
+    await query(`CREATE SCHEMA ${schema};
+      CREATE TABLE ${schema}.kiln_prediction_log_migrations (version INTEGER PRIMARY KEY,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+      INSERT INTO ${schema}.kiln_prediction_log_migrations (version) VALUES (1);
+      CREATE TABLE ${schema}.predictions (id TEXT PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        time TIMESTAMPTZ NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL, input JSON NOT NULL,
+        output JSON NOT NULL, label TEXT, latency_ms DOUBLE PRECISION NOT NULL);
+      CREATE TABLE ${schema}.feedback (prediction_id TEXT PRIMARY KEY,
+        seq BIGINT GENERATED ALWAYS AS IDENTITY, model TEXT NOT NULL, label TEXT NOT NULL,
+        time TIMESTAMPTZ NOT NULL);
+      CREATE INDEX feedback_model_time ON ${schema}.feedback (model, time);`);
+    const old = prediction(0);
+    await query(
+      `INSERT INTO ${schema}.predictions (id, time, model, version, input, output, label, latency_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [old.id, old.time, old.model, old.version, old.input, old.output, old.output.label, old.latencyMs],
+    );
+    await query(
+      `INSERT INTO ${schema}.feedback (prediction_id, model, label, time) VALUES ($1, $2, $3, $4)`,
+      ['p-00000', 'customer-risk', 'at_risk', feedback(0).time],
+    );
+    const store = await openPredictionBackend(uri, '.');
+    expect(await store.readFeedback()).toEqual([feedback(0)]);
+    const correction = feedback(0, { label: 'ok', time: '2026-01-05T00:00:00.000Z' });
+    await store.writeFeedback(correction);
+    expect(await store.readFeedback()).toEqual([feedback(0), correction]);
+    expect(await store.readLabelled()).toEqual([{ prediction: old, feedback: correction }]);
+    expect(await store.findPrediction(old.id, { model: old.model })).toEqual(old);
+    await store.close();
   });
 
   it('stores input and output as written and text PostgreSQL cannot hold without refusing the batch', async () => {
@@ -268,6 +305,7 @@ function uploadingEachWrite(store: ArtifactJsonlStore, stagingDir: string): Pred
       await uploaded();
     },
     readPredictions: (filter) => store.readPredictions(filter),
+    findPrediction: (id, filter) => store.findPrediction(id, filter),
     readFeedback: (filter) => store.readFeedback(filter),
     readLabelled: (filter) => store.readLabelled(filter),
     close: () => store.close(),

@@ -1,14 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import {
+  idWindow,
   JsonlSegmentStore,
   openPredictionBackend,
   SqlitePredictionStore,
   WorkerBackend,
 } from '../../src/monitoring/prediction-log/index.js';
 import { openMetadataStore } from '../../src/stores/metadata/index.js';
+import { uuid7 } from '../../src/util/uuid7.js';
 import { feedback, prediction, predictionBackendContract } from './prediction-backend-contract.js';
 
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'kiln-predlog-'));
@@ -38,6 +42,54 @@ describe('sqlite prediction store', () => {
     const second = await openPredictionBackend('sqlite://nested/log.db', dir);
     expect(await second.readLabelled()).toEqual([{ prediction: prediction(0), feedback: feedback(0) }]);
     await second.close();
+  });
+
+  it('migrates a log of the one-label-per-prediction schema, keeping its labels', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'old.db');
+    // The schema Kiln wrote before label history (version 1), with one label replaced by a correction.
+    const db = new Database(file);
+    db.exec(`CREATE TABLE kiln_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL);
+      INSERT INTO kiln_schema VALUES ('prediction-log', 1);
+      CREATE TABLE predictions (id TEXT PRIMARY KEY, time TEXT NOT NULL, model TEXT NOT NULL,
+        version TEXT NOT NULL, input TEXT NOT NULL, output TEXT NOT NULL, label TEXT, latency_ms REAL NOT NULL);
+      CREATE INDEX predictions_model_time ON predictions(model, time);
+      CREATE INDEX predictions_time ON predictions(time);
+      CREATE TABLE feedback (prediction_id TEXT PRIMARY KEY, model TEXT NOT NULL, label TEXT NOT NULL,
+        time TEXT NOT NULL);
+      CREATE INDEX feedback_model_time ON feedback(model, time);`);
+    const insert = db.prepare('INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const r of [prediction(0), prediction(1)])
+      insert.run(
+        r.id,
+        r.time,
+        r.model,
+        r.version,
+        JSON.stringify(r.input),
+        JSON.stringify(r.output),
+        r.output.label,
+        r.latencyMs,
+      );
+    const label = db.prepare('INSERT INTO feedback VALUES (?, ?, ?, ?)');
+    label.run('p-00001', 'customer-risk', 'ok', feedback(1).time);
+    label.run('p-00000', 'customer-risk', 'at_risk', feedback(0).time);
+    db.close();
+
+    const store = await openPredictionBackend('sqlite://old.db', dir);
+    expect(await store.readFeedback()).toEqual([feedback(0), feedback(1, { label: 'ok' })]);
+    const correction = feedback(0, { label: 'ok', time: '2026-01-05T00:00:00.000Z' });
+    await store.writeFeedback(correction);
+    expect(await store.readFeedback()).toEqual([feedback(0), feedback(1, { label: 'ok' }), correction]);
+    expect((await store.readLabelled()).map((l) => l.feedback)).toEqual([
+      correction,
+      feedback(1, { label: 'ok' }),
+    ]);
+    expect(await store.findPrediction('p-00001')).toEqual(prediction(1));
+    await store.close();
+    // Migrated once: reopening finds the history as it was left.
+    const again = await openPredictionBackend('sqlite://old.db', dir);
+    expect(await again.readFeedback()).toHaveLength(3);
+    await again.close();
   });
 
   it('shares a file with the metadata store without touching its migrations', async () => {
@@ -133,6 +185,39 @@ describe('jsonl segment store', () => {
     expect(existsSync(live)).toBe(true);
     expect((await store.readPredictions()).map((r) => r.id)).toEqual(['p-00000', 'p-00001']);
     await store.close();
+  });
+});
+
+describe('idWindow', () => {
+  it('bounds where a UUIDv7 prediction can be in time from the millisecond it carries; other ids anywhere', () => {
+    const drawn = Date.UTC(2026, 0, 1, 10, 59, 30);
+    expect(idWindow(uuid7(drawn))).toEqual({
+      since: new Date(drawn - 60_000).toISOString(),
+      until: new Date(drawn + 600_000).toISOString(),
+    });
+    expect(idWindow(randomUUID())).toEqual({});
+    expect(idWindow('p-00001')).toEqual({});
+  });
+
+  it('lets the JSONL store read only the hours of that window', async () => {
+    const dir = tempDir();
+    const store = await JsonlSegmentStore.open('jsonl+file://d', dir);
+    const drawn = Date.UTC(2026, 0, 1, 10, 30);
+    const id = uuid7(drawn);
+    await store.writeBatch([prediction(0, { id, time: new Date(drawn + 3).toISOString() })]);
+    await store.close();
+    // A segment named for another hour holding the same id: found only if that hour is read.
+    const decoy = JSON.stringify(
+      prediction(0, { id, version: 'decoy', time: new Date(drawn).toISOString() }),
+    );
+    writeFileSync(
+      path.join(dir, 'predictions', 'customer-risk', '2026-01-01T08_1-ab_000001.jsonl'),
+      `${decoy}\n`,
+    );
+    const reader = await JsonlSegmentStore.open('jsonl+file://d', dir);
+    expect((await reader.findPrediction(id, { model: 'customer-risk', ...idWindow(id) }))?.version).toBe('3');
+    expect((await reader.findPrediction(id))?.version).toBe('decoy');
+    await reader.close();
   });
 });
 

@@ -11,6 +11,7 @@ export class SwitchableBackend implements PredictionBackend {
   failing = false;
   gate: Promise<void> | undefined;
   calls = 0;
+  lookups = 0;
   /** Ids of every batch the writer got acknowledged, in order: duplicates would show here. */
   readonly acknowledged: string[] = [];
   constructor(
@@ -30,6 +31,12 @@ export class SwitchableBackend implements PredictionBackend {
   }
   readPredictions = (...args: Parameters<PredictionBackend['readPredictions']>) =>
     this.store.readPredictions(...args);
+  /** Fails with the backend like a write: a lookup needs the store too. */
+  async findPrediction(...args: Parameters<PredictionBackend['findPrediction']>) {
+    this.lookups++;
+    if (this.failing) throw new Error('backend down');
+    return this.store.findPrediction(...args);
+  }
   readFeedback = (...args: Parameters<PredictionBackend['readFeedback']>) => this.store.readFeedback(...args);
   readLabelled = (...args: Parameters<PredictionBackend['readLabelled']>) => this.store.readLabelled(...args);
   async close(): Promise<void> {}

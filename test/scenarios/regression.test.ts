@@ -191,7 +191,7 @@ describe('a regression project, end to end through the CLI', () => {
       });
 
     beforeAll(async () => {
-      server = await startServe(['--model', packageDir], { cwd: dir });
+      server = await startServe(['--model', packageDir, '--open-feedback'], { cwd: dir });
     }, 60_000);
     afterAll(async () => {
       if (server) expect(await server.stop()).toBe(0);

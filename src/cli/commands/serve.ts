@@ -37,6 +37,8 @@ interface ServeOptions {
   maxRequestsPerSocket?: number;
   apiKeysFile?: string;
   requireAuthForPredict?: boolean;
+  openFeedback?: boolean;
+  acceptUnknownFeedback?: boolean;
   extraFields?: 'reject' | 'ignore';
   predictionLog?: string;
   engine?: EngineName;
@@ -94,6 +96,14 @@ export function serveCommand(): Command {
       '--require-auth-for-predict',
       'predict routes need an API key too (write routes always do when keys are set)',
     )
+    .option(
+      '--open-feedback',
+      'take feedback (true labels) from anyone, without an API key; by default it needs a key, and a server without keys refuses it, like registry writes (serving.feedback.open)',
+    )
+    .option(
+      '--accept-unknown-feedback',
+      'store labels for prediction ids the log does not hold (a log that arrives late, or one with retention) instead of answering 404 (serving.feedback.acceptUnknownIds)',
+    )
     .addOption(
       new Option('--extra-fields <mode>', 'record fields outside the signature (default reject)').choices([
         'reject',
@@ -127,6 +137,11 @@ without its query string.
 Where files go: relative paths (the prediction log, its buffer, a registry's .kiln/) resolve against the project
 folder: --project, else the project that holds the first --model package (the folder above its .kiln/), else
 the current folder. The banner prints that folder and where the prediction log is.
+Feedback (POST /v1/models/<name>/feedback) is a write: it needs an API key, and a server without keys
+refuses it (403) unless --open-feedback. Its prediction_id must name a prediction of that model in the log,
+or one this server has just answered (404 otherwise, unless --accept-unknown-feedback); every label is kept
+with its time, and live quality uses the latest. With several servers on one log, a label reaches another
+server's prediction once that server has written it (within a fraction of a second while the log is up).
 Open reads (/v1/models/<name>, /v1/registry) show server paths, storage URIs, training data paths and users
 only to callers with a valid API key, unless the project's serving section sets exposeInternals: true.
 Environment: KILN_HOST, KILN_PORT, KILN_ENGINE, KILN_MAX_BODY, KILN_MAX_RECORDS, KILN_TIMEOUT_MS,
@@ -246,6 +261,8 @@ Examples:
         textRoutes: serving.textRoutes,
         apiKeyHashes,
         requireAuthForPredict: options.requireAuthForPredict ?? serving.auth.requireAuthForPredict,
+        openFeedback: options.openFeedback ?? serving.feedback.open,
+        acceptUnknownFeedback: options.acceptUnknownFeedback ?? serving.feedback.acceptUnknownIds,
         rateLimit: serving.rateLimit,
         cors: serving.cors,
         exposeInternals: serving.exposeInternals,
@@ -272,6 +289,7 @@ Examples:
       process.stdout.write(
         `serving on ${address}\n${lines.join('\n')}\ndocs:     ${address}/docs\nmetrics:  ${address}/metrics\n` +
           `log:      ${predictionLog ? resolvedLog(env.KILN_PREDICTION_LOG_URI || logUri, projectDir) : 'off'}\n` +
+          `feedback: ${feedbackPolicy(options.openFeedback ?? serving.feedback.open, apiKeyHashes.length > 0)}\n` +
           `project:  ${projectDir}\n`,
       );
       // SIGTERM/SIGINT: stop accepting, let requests in flight finish, flush the prediction log, exit 0.
@@ -310,6 +328,11 @@ function packageProject(models: readonly string[]): string | undefined {
     if (at > 0) return parts.slice(0, at).join(path.sep) || path.sep;
   }
   return undefined;
+}
+
+function feedbackPolicy(open: boolean, keys: boolean): string {
+  if (open) return 'open to anyone (--open-feedback)';
+  return keys ? 'with an API key' : 'refused: no API keys (--open-feedback takes labels from anyone)';
 }
 
 /** The log URI as opened: file-backed URIs with the relative path resolved against the project. */

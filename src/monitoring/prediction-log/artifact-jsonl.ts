@@ -9,7 +9,16 @@ import {
   type PredictionBackend,
   type TimeFilter,
 } from './backend.js';
-import { byTime, hourOverlaps, type JsonlSegmentOptions, JsonlSegmentStore, limited, list } from './jsonl.js';
+import {
+  byTime,
+  distinctLabels,
+  findInJsonl,
+  hourOverlaps,
+  type JsonlSegmentOptions,
+  JsonlSegmentStore,
+  limited,
+  list,
+} from './jsonl.js';
 import type { FeedbackRecord, PredictionLogLogger, PredictionRecord } from './log.js';
 
 type Kind = 'predictions' | 'feedback';
@@ -45,7 +54,8 @@ interface Staged {
  * hour over, or the store closed), is uploaded to `<kind>/<model>/<yyyy>/<mm>/<dd>/<segment>.jsonl`
  * and only then deleted locally. A failed upload stays staged and is retried with backoff, also by
  * the next process on the same staging folder. Reads merge the uploaded segments with the staged
- * ones, with the local store's rules (predictions deduped by id, the latest label per prediction).
+ * ones, with the local store's rules (predictions deduped by id, every label kept, the latest joined);
+ * a lookup by id reads the staged segments, then the uploaded ones of the days and hours asked for.
  * One process per staging folder.
  */
 export class ArtifactJsonlStore implements PredictionBackend {
@@ -119,10 +129,26 @@ export class ArtifactJsonlStore implements PredictionBackend {
     return this.serial(async () => limited(await this.predictions(filter), filter));
   }
 
+  /** The staged segments first (local), then the uploaded ones of the filter's days and hours. */
+  findPrediction(id: string, filter: TimeFilter = {}): Promise<PredictionRecord | undefined> {
+    return this.serial(async () => {
+      const staged = await this.local.findPrediction(id, filter);
+      if (staged) return staged;
+      for (const key of await this.uploadedKeys('predictions', filter)) {
+        const found = findInJsonl(text(await this.artifacts.getBytes(key)), id, filter);
+        if (found) return found;
+      }
+      return undefined;
+    });
+  }
+
   readFeedback(filter: TimeFilter = {}): Promise<FeedbackRecord[]> {
     return this.serial(async () => {
-      const latest = await this.latestFeedback(filter.model);
-      return limited(byTime([...latest.values()].filter((f) => inRange(f.time, filter))), filter);
+      const labels = [
+        ...(await this.uploaded<FeedbackRecord>('feedback', filter)),
+        ...(await this.local.readFeedback({ ...filter, limit: undefined })),
+      ];
+      return limited(byTime(distinctLabels(labels.filter((f) => inRange(f.time, filter)))), filter);
     });
   }
 
@@ -298,20 +324,29 @@ export class ArtifactJsonlStore implements PredictionBackend {
 
   /** Every line of the uploaded segments of a kind (one model's, or all), in segment name order. */
   private async uploaded<T>(kind: Kind, filter: TimeFilter): Promise<T[]> {
+    const bodies = await mapLimit(await this.uploadedKeys(kind, filter), 8, (key) =>
+      this.artifacts.getBytes(key),
+    );
+    const out: T[] = [];
+    for (const body of bodies)
+      for (const line of text(body).split('\n')) if (line) out.push(JSON.parse(line) as T);
+    return out;
+  }
+
+  /**
+   * Keys of the uploaded segments of the filter's model (or all) and hours, in segment name order. A
+   * model and a range of a few days list only those days' folders.
+   */
+  private async uploadedKeys(kind: Kind, filter: TimeFilter): Promise<string[]> {
     if (filter.model !== undefined && !MODEL_NAME.test(filter.model))
       throw new TypeError(`model ${JSON.stringify(filter.model)} does not match ${MODEL_NAME}`);
-    const folder = filter.model === undefined ? kind : `${kind}/${filter.model}`;
-    const segments = (await this.artifacts.list(folder))
+    const folders = filter.model === undefined ? [kind] : dayFolders(`${kind}/${filter.model}`, filter);
+    const objects = (await mapLimit(folders, 8, (folder) => this.artifacts.list(folder))).flat();
+    return objects
       .map((object) => ({ key: object.key, name: path.posix.basename(object.key) }))
       .filter((s) => SEGMENT.test(s.name) && hourOverlaps(s.name.slice(0, 13), filter))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const bodies = await mapLimit(segments, 8, (s) => this.artifacts.getBytes(s.key));
-    const out: T[] = [];
-    for (const body of bodies) {
-      const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-      for (const line of text.split('\n')) if (line) out.push(JSON.parse(line) as T);
-    }
-    return out;
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((s) => s.key);
   }
 
   /** Made on first use: a healthy store logs nothing. Its writes are synchronous (it may run in a worker). */
@@ -319,6 +354,21 @@ export class ArtifactJsonlStore implements PredictionBackend {
     this.logger ??= pino({ name: 'kiln.prediction-log' }, pino.destination({ fd: 2, sync: true }));
     return this.logger;
   }
+}
+
+const text = (body: Uint8Array) =>
+  Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+
+/** The `<yyyy>/<mm>/<dd>` folders a bounded range of at most a week covers, else the whole folder. */
+function dayFolders(folder: string, filter: TimeFilter): string[] {
+  if (filter.since === undefined || filter.until === undefined) return [folder];
+  const from = Date.parse(filter.since);
+  const to = Date.parse(filter.until);
+  if (!(to - from <= 7 * 86_400_000)) return [folder];
+  const days: string[] = [];
+  for (let day = from - (from % 86_400_000); day < to; day += 86_400_000)
+    days.push(`${folder}/${new Date(day).toISOString().slice(0, 10).replaceAll('-', '/')}`);
+  return days;
 }
 
 function ignoreMissing(error: NodeJS.ErrnoException): void {

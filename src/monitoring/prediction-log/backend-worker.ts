@@ -7,7 +7,14 @@ import type { PredictionBackend } from './backend.js';
 import { writeLines } from './journal.js';
 import { openPredictionBackend } from './open-backend.js';
 
-type Method = 'writeBatch' | 'writeFeedback' | 'readPredictions' | 'readFeedback' | 'readLabelled' | 'close';
+type Method =
+  | 'writeBatch'
+  | 'writeFeedback'
+  | 'readPredictions'
+  | 'findPrediction'
+  | 'readFeedback'
+  | 'readLabelled'
+  | 'close';
 
 const { uri, baseDir } = workerData as { uri: string; baseDir: string };
 let backend: PredictionBackend | undefined;

@@ -15,13 +15,27 @@ export interface PredictionBackend {
    * worker thread take the text as it is, instead of records cloned across threads.
    */
   writeJsonl?(text: string): Promise<number>;
-  /** One label per prediction id; the one with the latest `time` wins (ties: the last written). */
+  /**
+   * Appends a label: every label of a prediction is kept with its time (a correction adds to the
+   * history, never replaces), and an identical one (same prediction, model, time and label: a retried
+   * write) is stored once.
+   */
   writeFeedback(record: FeedbackRecord): Promise<void>;
   /** Ordered by time; `since` inclusive, `until` exclusive. */
   readPredictions(filter?: TimeFilter): Promise<PredictionRecord[]>;
-  /** Filtered by the feedback's own time. */
+  /**
+   * The prediction with this id if it matches the filter (model, time range), else undefined: how a
+   * label is checked to refer to a real prediction. An indexed lookup in SQLite and PostgreSQL; the
+   * JSONL stores have no index and search the text of the segments of the filter's hours (every
+   * segment of the model without a range), so callers narrow the range (see `idWindow`).
+   */
+  findPrediction(id: string, filter?: TimeFilter): Promise<PredictionRecord | undefined>;
+  /** Every label (the history), ordered by time (ties: as written), filtered by the label's own time. */
   readFeedback(filter?: TimeFilter): Promise<FeedbackRecord[]>;
-  /** Predictions (filtered by prediction time) that have feedback, joined by id: live quality. */
+  /**
+   * Predictions (filtered by prediction time) that have feedback, each joined by id to its latest
+   * label (the latest `time`; ties: the last written), whatever that label's time: live quality.
+   */
   readLabelled(filter?: TimeFilter): Promise<LabelledPrediction[]>;
   close(): Promise<void>;
 }
@@ -45,6 +59,23 @@ export interface LabelledPrediction {
  * a strict pattern everywhere: no separators, no leading dot, nothing that could traverse a path.
  */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * A prediction id as the server hands them out: a UUID in lower-case hex, 36 characters (version 7
+ * since Kiln writes time-ordered ids, version 4 before).
+ */
+export const PREDICTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Where the prediction a UUIDv7 id names can be in time: the id carries the millisecond it was drawn,
+ * and the record's time is read just after (the same request, the same clock), so from a minute before
+ * (a clock step) to ten minutes after. No bound for other ids (older Kiln's v4 UUIDs).
+ */
+export function idWindow(id: string): Pick<TimeFilter, 'since' | 'until'> {
+  if (!PREDICTION_ID.test(id) || id[14] !== '7') return {};
+  const drawn = Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  return { since: new Date(drawn - 60_000).toISOString(), until: new Date(drawn + 600_000).toISOString() };
+}
 
 /** Times are stored in one canonical form (UTC, milliseconds) so string order is time order. */
 export function canonicalTime(time: string): string {

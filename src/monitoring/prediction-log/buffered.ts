@@ -1,7 +1,7 @@
 import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
-import { assertFeedback, type PredictionBackend, predictionProblem } from './backend.js';
+import { assertFeedback, idWindow, type PredictionBackend, predictionProblem } from './backend.js';
 import {
   type AppendOutcome,
   countLines,
@@ -82,9 +82,10 @@ const WARNING_TEXT: Record<WarningKind, string> = {
  * process's folder is never touched.
  *
  * `flush()` tries the backend once right away, even while backing off: it resolves when everything
- * journaled is in the backend, or the backend failed again (then `stats().spilled > 0`). `feedback()`
- * writes through and rejects with `PredictionLogUnavailableError` when the backend fails: labels are
- * few, the caller can answer 503 and the client retry, and a label acknowledged is a label stored.
+ * journaled is in the backend, or the backend failed again (then `stats().spilled > 0`).
+ * `hasPrediction()` looks an id up in the journal, then in the backend. `feedback()` writes through
+ * and rejects with `PredictionLogUnavailableError` when the backend fails: labels are few, the caller
+ * can answer 503 and the client retry, and a label acknowledged is a label stored.
  */
 export class BufferedPredictionLog implements PredictionLog {
   private written = 0;
@@ -196,6 +197,31 @@ export class BufferedPredictionLog implements PredictionLog {
     }
     this.fresh += lines.length;
     if (this.fresh >= this.batchSize) this.kick();
+  }
+
+  /**
+   * This process's journal first, then the backend: a record leaves the journal only once the backend
+   * holds it, so one that moved between the two looks is found in the second. While records of dead
+   * processes are being ingested, the backend is asked again once they are in. A UUIDv7 id narrows
+   * the lookup to the minutes it was drawn in (the JSONL stores read only those hours).
+   */
+  async hasPrediction(id: string, model: string): Promise<boolean> {
+    if (this.closed) throw new PredictionLogUnavailableError('the prediction log is closed');
+    if (await this.area.holds(id, model)) return true;
+    const filter = { model, ...idWindow(id) };
+    const inBackend = async () => {
+      try {
+        return (await this.withTimeout(this.backend.findPrediction(id, filter))) !== undefined;
+      } catch (error) {
+        throw new PredictionLogUnavailableError(`prediction lookup failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    };
+    if (await inBackend()) return true;
+    if (this.orphanRecords === 0) return false;
+    await this.orphanWork;
+    return inBackend();
   }
 
   async feedback(record: FeedbackRecord): Promise<void> {

@@ -5,7 +5,7 @@ import { WorkerBackend } from './worker-backend.js';
 
 export { ArtifactJsonlStore } from './artifact-jsonl.js';
 export type { LabelledPrediction, PredictionBackend, TimeFilter } from './backend.js';
-export { MODEL_NAME } from './backend.js';
+export { idWindow, MODEL_NAME, PREDICTION_ID } from './backend.js';
 export type { BufferedLogOptions, PredictionLogLogger } from './buffered.js';
 export { BufferedPredictionLog, PredictionLogUnavailableError } from './buffered.js';
 export type { JsonlSegmentOptions } from './jsonl.js';

@@ -163,6 +163,36 @@ export class OwnedArea {
     return { pending, diskOnly };
   }
 
+  /**
+   * Whether a record with this id and model waits in the journal: the lines kept in memory, or the
+   * segment read back. A segment deleted meanwhile was ingested: the backend holds its records.
+   */
+  async holds(id: string, model: string): Promise<boolean> {
+    const needle = `"id":${JSON.stringify(id)}`;
+    const matches = (line: string) => {
+      if (!line.includes(needle)) return false;
+      try {
+        const record = JSON.parse(line) as PredictionRecord;
+        return record.id === id && record.model === model;
+      } catch {
+        return false;
+      }
+    };
+    for (const segment of [...this.segments]) {
+      if (segment.ingested >= segment.records) continue;
+      if (segment.cache) {
+        if (segment.cache.some(matches)) return true;
+        continue;
+      }
+      const text = await readFile(segment.file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return '';
+        throw error;
+      });
+      if (splitLines(text).lines.some(matches)) return true;
+    }
+    return false;
+  }
+
   /** The next batch of JSONL lines to write, oldest first: from memory, or read back from its segment. */
   async nextBatch(batchSize: number): Promise<{ segment: Segment; lines: string[] } | undefined> {
     for (const segment of this.segments) {

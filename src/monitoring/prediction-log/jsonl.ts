@@ -35,7 +35,9 @@ export interface JsonlSegmentOptions {
  * `.tmp` name and renamed when closed (size reached, its hour over, or the store closed), so readers
  * of the directory (and, later, an S3 upload of it) never see a partial line. This store's own open
  * segments are read too, up to their last complete line. Retried batches may repeat lines; reads
- * dedupe predictions by id (first wins) and keep the latest label per prediction.
+ * dedupe predictions by id (first wins) and repeated labels, and join each prediction to its latest
+ * label. No index: a lookup by id searches the text of the segments of the hours it is given (see
+ * `findPrediction`), one model's hour of log at a time.
  */
 export class JsonlSegmentStore implements PredictionBackend {
   private readonly writerId = `${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -105,9 +107,17 @@ export class JsonlSegmentStore implements PredictionBackend {
     return limited(byTime(out), filter);
   }
 
+  async findPrediction(id: string, filter: TimeFilter = {}): Promise<PredictionRecord | undefined> {
+    for (const file of await this.segmentFiles('predictions', filter)) {
+      const found = findInJsonl(await this.readSegment(file), id, filter);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
   async readFeedback(filter: TimeFilter = {}): Promise<FeedbackRecord[]> {
-    const latest = await this.latestFeedback(filter.model);
-    return limited(byTime([...latest.values()].filter((f) => inRange(f.time, filter))), filter);
+    const labels = await this.readKind<FeedbackRecord>('feedback', filter);
+    return limited(byTime(distinctLabels(labels.filter((f) => inRange(f.time, filter)))), filter);
   }
 
   async readLabelled(filter: TimeFilter = {}): Promise<LabelledPrediction[]> {
@@ -178,6 +188,15 @@ export class JsonlSegmentStore implements PredictionBackend {
 
   /** Every complete line of the closed segments and of this store's open ones, in name order. */
   private async readKind<T>(kind: Kind, filter: TimeFilter): Promise<T[]> {
+    const out: T[] = [];
+    for (const file of await this.segmentFiles(kind, filter))
+      for (const line of (await this.readSegment(file)).split('\n'))
+        if (line) out.push(JSON.parse(line) as T);
+    return out;
+  }
+
+  /** The closed segments of the filter's models and hours, and this store's open ones, in name order. */
+  private async segmentFiles(kind: Kind, filter: TimeFilter): Promise<string[]> {
     if (filter.model !== undefined && !MODEL_NAME.test(filter.model))
       throw new TypeError(`model ${JSON.stringify(filter.model)} does not match ${MODEL_NAME}`);
     const root = path.join(this.dir, kind);
@@ -191,20 +210,43 @@ export class JsonlSegmentStore implements PredictionBackend {
         else if (name.endsWith('.jsonl.tmp') && ownOpen.has(file.slice(0, -4))) files.push(file);
       }
     }
-    files.sort((a, b) => (path.basename(a) < path.basename(b) ? -1 : 1));
-    const out: T[] = [];
-    for (const file of files) {
-      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        // An open segment of ours may have been renamed between listing and reading.
-        if (error.code === 'ENOENT' && file.endsWith('.tmp')) return readFile(file.slice(0, -4), 'utf8');
-        throw error;
-      });
-      const end = text.lastIndexOf('\n');
-      if (end < 0) continue;
-      for (const line of text.slice(0, end).split('\n')) if (line) out.push(JSON.parse(line) as T);
-    }
-    return out;
+    return files.sort((a, b) => (path.basename(a) < path.basename(b) ? -1 : 1));
   }
+
+  /** A segment's text up to its last complete line. */
+  private async readSegment(file: string): Promise<string> {
+    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      // An open segment of ours may have been renamed between listing and reading.
+      if (error.code === 'ENOENT' && file.endsWith('.tmp')) return readFile(file.slice(0, -4), 'utf8');
+      throw error;
+    });
+    return text.slice(0, text.lastIndexOf('\n') + 1);
+  }
+}
+
+/**
+ * The first prediction in JSONL text with this id that matches the filter: the text is searched for
+ * the id as JSON writes it, and only the lines holding it are parsed.
+ */
+export function findInJsonl(text: string, id: string, filter: TimeFilter): PredictionRecord | undefined {
+  const needle = `"id":${JSON.stringify(id)}`;
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + needle.length)) {
+    const start = text.lastIndexOf('\n', at) + 1;
+    const end = text.indexOf('\n', at);
+    let record: PredictionRecord;
+    try {
+      record = JSON.parse(text.slice(start, end < 0 ? undefined : end)) as PredictionRecord;
+    } catch {
+      continue;
+    }
+    if (
+      record.id === id &&
+      (filter.model === undefined || record.model === filter.model) &&
+      inRange(record.time, filter)
+    )
+      return record;
+  }
+  return undefined;
 }
 
 /** Whether a segment of this UTC hour can hold times in the filter's range. */
@@ -216,6 +258,18 @@ export function hourOverlaps(hour: string, filter: TimeFilter): boolean {
   return true;
 }
 
+/** Labels with a repeated one (a retried write: same prediction, model, time and label) left out. */
+export function distinctLabels(labels: readonly FeedbackRecord[]): FeedbackRecord[] {
+  const seen = new Set<string>();
+  return labels.filter((f) => {
+    const key = JSON.stringify([f.predictionId, f.model, f.time, f.label]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Sorted by time, stably: records of one time keep their order. */
 export function byTime<T extends { time: string }>(records: T[]): T[] {
   return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }

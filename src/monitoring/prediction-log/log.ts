@@ -52,7 +52,15 @@ export interface PredictionLog {
    * carries the prediction ids is sent.
    */
   append(...records: PredictionRecord[]): void;
-  /** Durably stores a late label; rejects when it cannot be stored (the client should retry). */
+  /**
+   * Whether a prediction of `model` with this id is in the log or on its way there (an answer just
+   * sent is in this process's journal, not yet in the backend); rejects when the backend cannot say.
+   */
+  hasPrediction(id: string, model: string): Promise<boolean>;
+  /**
+   * Durably stores a late label, beside the earlier ones of its prediction; rejects when it cannot be
+   * stored (the client should retry).
+   */
   feedback(record: FeedbackRecord): Promise<void>;
   /** Writes everything queued (and anything buffered on disk, if the backend is back). */
   flush(): Promise<void>;

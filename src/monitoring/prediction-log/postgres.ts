@@ -21,7 +21,8 @@ import type { FeedbackRecord, PredictionRecord } from './log.js';
  * can share a database and schema with the metadata store. `seq` keeps insertion order among equal
  * times (SQLite's rowid). input and output are `json`, not `jsonb`: it keeps the text as written and
  * accepts every string JSON.stringify produces (jsonb refuses \u0000), so no record can be refused
- * for ever and block the replay of the disk buffer behind it.
+ * for ever and block the replay of the disk buffer behind it. Version 2 keeps every label (version 1
+ * kept one per prediction): the old rows stay as they are.
  */
 const MIGRATIONS: string[] = [
   `CREATE TABLE predictions (
@@ -45,11 +46,18 @@ const MIGRATIONS: string[] = [
      time TIMESTAMPTZ NOT NULL
    );
    CREATE INDEX feedback_model_time ON feedback (model, time);`,
+  `ALTER TABLE feedback DROP CONSTRAINT feedback_pkey;
+   CREATE UNIQUE INDEX feedback_label ON feedback (prediction_id, model, time, label);`,
 ];
 
 const MIGRATIONS_TABLE = 'kiln_prediction_log_migrations';
 
 const PREDICTION_COLUMNS = 'p.id, p.time, p.model, p.version, p.input, p.output, p.latency_ms';
+
+/** The latest label of each prediction: the latest time, then the last written. */
+const LATEST_FEEDBACK = `SELECT prediction_id, model, label, time FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY prediction_id, model ORDER BY time DESC, seq DESC) AS n
+  FROM feedback) latest WHERE n = 1`;
 
 interface PredictionRow {
   id: string;
@@ -160,12 +168,11 @@ export class PostgresPredictionStore implements PredictionBackend {
 
   async writeFeedback(record: FeedbackRecord): Promise<void> {
     assertFeedback(record);
-    // A corrected label (later time) replaces the earlier one; a retried or older one does not.
+    // Every label is kept; the same label re-written (a retry after a lost reply) is the one already there.
     await this.use((db) =>
       db.query(
         `INSERT INTO feedback (prediction_id, model, label, time) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (prediction_id) DO UPDATE SET model = excluded.model, label = excluded.label,
-           time = excluded.time WHERE excluded.time >= feedback.time`,
+         ON CONFLICT DO NOTHING`,
         [text(record.predictionId), record.model, text(record.label), canonicalTime(record.time)],
       ),
     );
@@ -180,6 +187,18 @@ export class PostgresPredictionStore implements PredictionBackend {
       ),
     );
     return rows.map(toPrediction);
+  }
+
+  async findPrediction(id: string, filter: TimeFilter = {}): Promise<PredictionRecord | undefined> {
+    const { where, values } = conditions(filter, 'p');
+    values.push(text(id));
+    const { rows } = await this.use((db) =>
+      db.query<PredictionRow>(
+        `SELECT ${PREDICTION_COLUMNS} FROM predictions p ${where ? `${where} AND` : 'WHERE'} p.id = $${values.length}`,
+        values,
+      ),
+    );
+    return rows[0] && toPrediction(rows[0]);
   }
 
   async readFeedback(filter: TimeFilter = {}): Promise<FeedbackRecord[]> {
@@ -200,8 +219,8 @@ export class PostgresPredictionStore implements PredictionBackend {
       db.query<PredictionRow & { feedback_model: string; feedback_label: string; feedback_time: Date }>(
         `SELECT ${PREDICTION_COLUMNS}, f.model AS feedback_model, f.label AS feedback_label,
            f.time AS feedback_time
-         FROM predictions p JOIN feedback f ON f.prediction_id = p.id AND f.model = p.model ${where}
-         ORDER BY p.time, p.seq ${limit(filter, values)}`,
+         FROM predictions p JOIN (${LATEST_FEEDBACK}) f ON f.prediction_id = p.id AND f.model = p.model
+         ${where} ORDER BY p.time, p.seq ${limit(filter, values)}`,
         values,
       ),
     );

@@ -12,7 +12,8 @@ import {
 import type { FeedbackRecord, PredictionRecord } from './log.js';
 
 /**
- * Ordered, append-only. Versions are kept in `kiln_schema` under this component's name rather than
+ * Ordered, append-only. Version 2 keeps every label (version 1 kept one per prediction, replaced by a
+ * later one): the old labels are copied over as they are, in their order. Versions are kept in `kiln_schema` under this component's name rather than
  * in `user_version`, which the metadata store owns: the log may live in the same SQLite file.
  */
 const COMPONENT = 'prediction-log';
@@ -36,7 +37,24 @@ const MIGRATIONS: string[] = [
      time TEXT NOT NULL
    );
    CREATE INDEX feedback_model_time ON feedback(model, time);`,
+  `CREATE TABLE feedback_history (
+     prediction_id TEXT NOT NULL,
+     model TEXT NOT NULL,
+     label TEXT NOT NULL,
+     time TEXT NOT NULL
+   );
+   INSERT INTO feedback_history (prediction_id, model, label, time)
+     SELECT prediction_id, model, label, time FROM feedback ORDER BY rowid;
+   DROP TABLE feedback;
+   ALTER TABLE feedback_history RENAME TO feedback;
+   CREATE UNIQUE INDEX feedback_label ON feedback(prediction_id, model, time, label);
+   CREATE INDEX feedback_model_time ON feedback(model, time);`,
 ];
+
+/** The latest label of each prediction: the latest time, then the last written. */
+const LATEST_FEEDBACK = `SELECT prediction_id, model, label, time FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY prediction_id, model ORDER BY time DESC, rowid DESC) AS n
+  FROM feedback) WHERE n = 1`;
 
 interface PredictionRow {
   id: string;
@@ -58,7 +76,7 @@ interface FeedbackRow {
 export class SqlitePredictionStore implements PredictionBackend {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
-  private readonly upsertFeedback: Database.Statement;
+  private readonly insertFeedback: Database.Statement;
 
   constructor(
     readonly uri: string,
@@ -76,11 +94,9 @@ export class SqlitePredictionStore implements PredictionBackend {
       `INSERT INTO predictions (id, time, model, version, input, output, label, latency_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     );
-    // A corrected label (later time) replaces the earlier one; a retried or older one does not.
-    this.upsertFeedback = this.db.prepare(
-      `INSERT INTO feedback (prediction_id, model, label, time) VALUES (?, ?, ?, ?)
-       ON CONFLICT (prediction_id) DO UPDATE SET model = excluded.model, label = excluded.label,
-         time = excluded.time WHERE excluded.time >= feedback.time`,
+    // Every label is kept; the same label re-written (a retry) is the one already there.
+    this.insertFeedback = this.db.prepare(
+      `INSERT INTO feedback (prediction_id, model, label, time) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
   }
 
@@ -124,7 +140,7 @@ export class SqlitePredictionStore implements PredictionBackend {
 
   async writeFeedback(record: FeedbackRecord): Promise<void> {
     assertFeedback(record);
-    this.upsertFeedback.run(record.predictionId, record.model, record.label, canonicalTime(record.time));
+    this.insertFeedback.run(record.predictionId, record.model, record.label, canonicalTime(record.time));
   }
 
   async readPredictions(filter: TimeFilter = {}): Promise<PredictionRecord[]> {
@@ -133,6 +149,14 @@ export class SqlitePredictionStore implements PredictionBackend {
       .prepare(`SELECT * FROM predictions p ${where} ORDER BY p.time, p.rowid ${limit(filter)}`)
       .all(...values) as PredictionRow[];
     return rows.map(toPrediction);
+  }
+
+  async findPrediction(id: string, filter: TimeFilter = {}): Promise<PredictionRecord | undefined> {
+    const { where, values } = conditions(filter, 'p');
+    const row = this.db
+      .prepare(`SELECT * FROM predictions p ${where ? `${where} AND` : 'WHERE'} p.id = ?`)
+      .get(...values, id) as PredictionRow | undefined;
+    return row && toPrediction(row);
   }
 
   async readFeedback(filter: TimeFilter = {}): Promise<FeedbackRecord[]> {
@@ -148,8 +172,8 @@ export class SqlitePredictionStore implements PredictionBackend {
     const rows = this.db
       .prepare(
         `SELECT p.*, f.model AS feedback_model, f.label AS feedback_label, f.time AS feedback_time
-         FROM predictions p JOIN feedback f ON f.prediction_id = p.id AND f.model = p.model ${where}
-         ORDER BY p.time, p.rowid ${limit(filter)}`,
+         FROM predictions p JOIN (${LATEST_FEEDBACK}) f ON f.prediction_id = p.id AND f.model = p.model
+         ${where} ORDER BY p.time, p.rowid ${limit(filter)}`,
       )
       .all(...values) as (PredictionRow & {
       feedback_model: string;

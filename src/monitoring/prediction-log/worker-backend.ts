@@ -52,6 +52,10 @@ export class WorkerBackend implements PredictionBackend {
   readPredictions(filter?: TimeFilter): Promise<PredictionRecord[]> {
     return this.request('readPredictions', filter) as Promise<PredictionRecord[]>;
   }
+  async findPrediction(id: string, filter?: TimeFilter): Promise<PredictionRecord | undefined> {
+    // The worker sends undefined as null.
+    return ((await this.request('findPrediction', id, filter)) as PredictionRecord | null) ?? undefined;
+  }
   readFeedback(filter?: TimeFilter): Promise<FeedbackRecord[]> {
     return this.request('readFeedback', filter) as Promise<FeedbackRecord[]>;
   }

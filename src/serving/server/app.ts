@@ -55,6 +55,10 @@ export interface ServerOptions {
   /** SHA-256 digests of accepted API keys; none = auth off. Write routes need a key when set. */
   apiKeyHashes?: readonly Buffer[];
   requireAuthForPredict?: boolean;
+  /** Feedback without an API key (default: a key, and refused on a server without keys, like registry writes). */
+  openFeedback?: boolean;
+  /** Feedback for prediction ids the log does not hold is stored (default: a 404), for logs that arrive late. */
+  acceptUnknownFeedback?: boolean;
   /** Per API key (else per client address) requests per window; off when absent. */
   rateLimit?: { max: number; timeWindowMs: number };
   /** Allowed browser origins; CORS off when absent. */
@@ -133,6 +137,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     keys,
     internals: internalsPolicy(keys, options.exposeInternals ?? false),
     requireAuthForPredict: options.requireAuthForPredict ?? false,
+    openFeedback: options.openFeedback ?? false,
+    acceptUnknownFeedback: options.acceptUnknownFeedback ?? false,
     maxRecords: options.maxRecords ?? DEFAULT_LIMITS.maxRecords,
     predict: { extraFields, timeoutMs },
     log: options.predictionLog,

@@ -85,6 +85,20 @@ export const servingSchema = z.strictObject({
       requireAuthForPredict: z.boolean().default(false),
     })
     .default({ requireAuthForPredict: false }),
+  feedback: z
+    .strictObject({
+      /**
+       * Labels from anyone, with or without an API key. Off: feedback is a write like the registry's, it
+       * needs a valid key and is refused on a server without keys.
+       */
+      open: z.boolean().default(false),
+      /**
+       * Labels for prediction ids the log does not hold are stored (for predictions whose log arrives
+       * late, or a log with retention) instead of refused with a 404.
+       */
+      acceptUnknownIds: z.boolean().default(false),
+    })
+    .default({ open: false, acceptUnknownIds: false }),
   rateLimit: z
     .strictObject({
       /** Requests per key (or client address without a key) per window. */

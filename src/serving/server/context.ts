@@ -19,6 +19,13 @@ export interface ServerContext {
   /** Whether a request may see server paths, URIs and users (see exposure.ts). */
   readonly internals: InternalsPolicy;
   readonly requireAuthForPredict: boolean;
+  /**
+   * Feedback from anyone, key or not (`--open-feedback`); otherwise it is a write like the registry's:
+   * a valid key, and refused on a server without keys.
+   */
+  readonly openFeedback: boolean;
+  /** Labels for ids the log does not hold are stored rather than refused (`--accept-unknown-feedback`). */
+  readonly acceptUnknownFeedback: boolean;
   readonly maxRecords: number;
   readonly predict: PredictOptions;
   readonly log: PredictionLog | undefined;

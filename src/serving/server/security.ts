@@ -82,6 +82,20 @@ export class ApiKeys {
     return key !== null && this.valid(key);
   }
 
+  /**
+   * onRequest hook of a write route: a valid key, and on a server without keys a 403 with `refusal`
+   * (what to configure), so nothing is written anonymously unless a route is opened explicitly.
+   */
+  writer(refusal: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+    return async (request, reply) => {
+      if (!this.enabled) {
+        reply.code(403).send({ error: refusal });
+        return reply;
+      }
+      return this.require(request, reply);
+    };
+  }
+
   /** onRequest hook for routes that need a key (when keys are configured). */
   readonly require = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!this.enabled) return;

@@ -28,7 +28,11 @@ describe('kiln serve with a real prediction log', () => {
       retryInitialMs: 20,
       logger: quiet,
     });
-    const app = buildServer({ sources: [new PackageDirectorySource(packageDir)], predictionLog: log });
+    const app = buildServer({
+      sources: [new PackageDirectorySource(packageDir)],
+      predictionLog: log,
+      openFeedback: true,
+    });
     await app.kiln.ready;
     return { app, backend, log };
   };

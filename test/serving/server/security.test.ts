@@ -80,7 +80,7 @@ describe('kiln serve: API keys, feedback, rate limit', () => {
   });
 
   it('answers feedback with 501 when no prediction log is configured', async () => {
-    const app = buildServer({ sources: [new PackageDirectorySource(packageDir)] });
+    const app = buildServer({ sources: [new PackageDirectorySource(packageDir)], openFeedback: true });
     const response = await app.inject({
       method: 'POST',
       url: FEEDBACK,

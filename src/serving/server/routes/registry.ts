@@ -3,7 +3,7 @@
  * needs an API key, and is refused outright on a server that has no keys configured, so a registry is
  * never writable anonymously. The key's hash prefix is recorded as the actor.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { renderModelCard } from '../../../registry/card.js';
 import type { Registry } from '../../../registry/registry.js';
 import {
@@ -33,14 +33,9 @@ const optionalVersion = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null
 
 export function registryRoutes(registry: Registry, keys: ApiKeys, internals: InternalsPolicy) {
   return async (app: FastifyInstance): Promise<void> => {
-    const writer = async (request: FastifyRequest, reply: FastifyReply) => {
-      if (!keys.enabled)
-        return reply.code(403).send({
-          error:
-            'registry writes need API keys: start the server with --api-keys-file or KILN_API_KEYS_SHA256',
-        });
-      return keys.require(request, reply);
-    };
+    const writer = keys.writer(
+      'registry writes need API keys: start the server with --api-keys-file or KILN_API_KEYS_SHA256',
+    );
     const actor = (request: FastifyRequest) =>
       `api-key:${sha256(bearerKey(request) ?? '')
         .toString('hex')
