@@ -2,7 +2,7 @@
  * Why prediction ids are time-ordered and the SQLite log keeps a small page cache: 600,000 prediction
  * rows inserted in transactions of 1,000 into the log's table (same columns and indexes as
  * src/monitoring/prediction-log/sqlite.ts), with random UUIDv4 or time-ordered UUIDv7 primary keys and
- * better-sqlite3's default page cache (16 MB) or 2 MB. Each case is a fresh process; prints the time and
+ * a 16 MB page cache (better-sqlite3's default, which Kiln used before) or 2 MB. Each case is a fresh process; prints the time and
  * the process's RSS at the end.
  *
  *   npx tsx bench/prediction-log/ids.ts
@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../src/util/sqlite.js';
 import { uuid7 } from '../../src/util/uuid7.js';
 
 const ROWS = 600_000;
@@ -22,9 +22,9 @@ const BATCH = 1_000;
 function runCase(ids: 'v4' | 'v7', cache: 'default' | '2MB'): void {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-log-ids-'));
   try {
-    const db = new Database(path.join(dir, 'log.db'));
+    const db = openSqlite(path.join(dir, 'log.db'));
     db.pragma('journal_mode = WAL');
-    if (cache === '2MB') db.pragma('cache_size = -2000');
+    db.pragma(cache === '2MB' ? 'cache_size = -2000' : 'cache_size = -16000');
     db.exec(`CREATE TABLE predictions (id TEXT PRIMARY KEY, time TEXT NOT NULL, model TEXT NOT NULL,
       version TEXT NOT NULL, input TEXT NOT NULL, output TEXT NOT NULL, label TEXT, latency_ms REAL NOT NULL);
       CREATE INDEX predictions_model_time ON predictions(model, time);

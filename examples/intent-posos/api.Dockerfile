@@ -42,16 +42,15 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# Production dependencies only. Only the install scripts package.json's allowScripts approves run, in
-# `npm rebuild <name>` (this npm predates allowScripts): better-sqlite3 fetches its prebuilt binary or
-# compiles it with this image's g++ and python3. Not onnxruntime-node's (it would download CUDA
-# libraries) nor the root's `prepare` (a build with the dev-only compiler).
+# Production dependencies only, and no install script runs: the native ones (@photostructure/sqlite,
+# onnxruntime-node, DuckDB) ship their binaries inside their npm packages, onnxruntime-node's script
+# would only download CUDA libraries, and the root's `prepare` is a build with the dev-only compiler.
 FROM node:20-bookworm AS deps
 ARG NPM_VERSION
 RUN npm --version | grep -qx "$NPM_VERSION" || npm install -g "npm@$NPM_VERSION"
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --ignore-scripts && npm rebuild better-sqlite3
+RUN npm ci --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production KILN_HOST=0.0.0.0 KILN_PORT=4002

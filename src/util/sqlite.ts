@@ -4,6 +4,10 @@
  * inside the npm package, so installing compiles nothing and one binary serves every supported Node
  * version. `enhance` adds better-sqlite3's `pragma()` and `transaction()`. When Node 20 support ends,
  * the import becomes `node:sqlite` and the dependency goes.
+ *
+ * Unlike node:sqlite, this driver's close() does not finalize prepared statements: a connection that
+ * prepared any keeps its file open (and its locks) until they are garbage-collected. Code that must
+ * release a lock at a known moment (the journal's) uses exec() only.
  */
 import { existsSync } from 'node:fs';
 import {
@@ -33,15 +37,10 @@ export function openSqlite(file: string, options: OpenSqliteOptions = {}): Sqlit
   );
 }
 
-/** An error SQLite raised because another connection holds the lock it needs. */
+/** An error SQLite raised because another connection holds the lock it needs (SQLITE_BUSY, extended codes included). */
 export function isBusy(error: unknown): boolean {
-  const { code, errcode, message } = error as { code?: string; errcode?: number; message?: string };
-  // node:sqlite reports SQLite's code in `errcode` (5 = SQLITE_BUSY) and its own in `code`.
-  return (
-    code === 'SQLITE_BUSY' ||
-    (errcode !== undefined && (errcode & 0xff) === 5) ||
-    /database is locked/.test(message ?? '')
-  );
+  const { errcode } = error as { errcode?: unknown };
+  return typeof errcode === 'number' && (errcode & 0xff) === 5;
 }
 
 /** Kysely's SqliteDialect speaks better-sqlite3's statement shape: parameters as one array, and `reader`. */

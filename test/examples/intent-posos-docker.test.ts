@@ -51,23 +51,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/**
- * better-sqlite3's install script (prebuild-install) downloads a prebuilt binary in a Docker build;
- * here there is no route to GitHub, so it is handed the same-named archive made from the binary this
- * checkout's own install produced (same package version, Node ABI and platform) through
- * prebuild-install's documented local-prebuilds setting. Without one, it compiles (about 100 s here).
- */
-function localPrebuilds(dir: string): Record<string, string> {
-  const pkg = path.join(REPO, 'node_modules/better-sqlite3');
-  const binary = path.join(pkg, 'build/Release/better_sqlite3.node');
-  if (!existsSync(binary)) return {};
-  const { version } = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')) as { version: string };
-  mkdirSync(dir, { recursive: true });
-  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
-  spawnSync('tar', ['-czf', path.join(dir, name), '-C', pkg, 'build/Release/better_sqlite3.node']);
-  return { npm_config_better_sqlite3_local_prebuilds: dir };
-}
-
 function runSeconds(stage: BuiltStage, fragment: string): number {
   return stage.runSeconds.find((r) => r.command.includes(fragment))?.seconds ?? Number.NaN;
 }
@@ -100,7 +83,6 @@ describe('examples/intent-posos: trainer and api images (emulated)', () => {
         npm_config_audit: 'false',
         npm_config_fund: 'false',
         npm_config_update_notifier: 'false',
-        ...localPrebuilds(path.join(work, 'prebuilds')),
       },
     };
     trainer = await buildImage(path.join(EXAMPLE, 'trainer.Dockerfile'), options);
@@ -164,7 +146,9 @@ describe('examples/intent-posos: trainer and api images (emulated)', () => {
     for (const image of [trainer, api]) {
       const modules = hostPath(image.root, '/app/node_modules');
       expect(existsSync(path.join(modules, 'fastify'))).toBe(true);
-      expect(existsSync(path.join(modules, 'better-sqlite3/build/Release/better_sqlite3.node'))).toBe(true);
+      // Native dependencies come as prebuilt binaries inside their packages: nothing was compiled.
+      expect(existsSync(path.join(modules, '@photostructure/sqlite/prebuilds/linux-x64'))).toBe(true);
+      expect(existsSync(path.join(modules, '@photostructure/sqlite/build'))).toBe(false);
       for (const dev of ['typescript', 'vitest', '@biomejs/biome', 'tsx', 'esbuild'])
         expect(existsSync(path.join(modules, dev)), dev).toBe(false);
       expect(existsSync(hostPath(image.root, '/app/dist/cli/bin.js'))).toBe(true);

@@ -3,8 +3,8 @@
  * log exactly once after the next start ingests what the dead process journaled.
  */
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { openSqlite } from '../../src/util/sqlite.js';
 import { type CustomerRecord, customerRecords, tempDir, trainPackage } from '../serving/server/fixture.js';
 import { loggedIds, predict, serve, stop } from './serve-process.js';
 
@@ -38,7 +38,7 @@ describe('kill -9 under load', () => {
     // Killed in full flow: thousands answered, the last of them held out of the log by a writer that
     // holds its lock, so some answered predictions exist only in the dead process's journal.
     await answeredAtLeast(2000);
-    const holder = new Database(logFile);
+    const holder = openSqlite(logFile);
     try {
       holder.exec('BEGIN IMMEDIATE');
       await answeredAtLeast(3000);
@@ -47,7 +47,7 @@ describe('kill -9 under load', () => {
       dead = true;
       await Promise.all(clients);
     } finally {
-      if (holder.inTransaction) holder.exec('ROLLBACK');
+      if (holder.isTransaction) holder.exec('ROLLBACK');
       holder.close();
     }
     const beforeRestart = new Set(loggedIds(logFile));

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import {
   idWindow,
@@ -12,6 +11,7 @@ import {
   WorkerBackend,
 } from '../../src/monitoring/prediction-log/index.js';
 import { openMetadataStore } from '../../src/stores/metadata/index.js';
+import { openSqlite } from '../../src/util/sqlite.js';
 import { uuid7 } from '../../src/util/uuid7.js';
 import { feedback, prediction, predictionBackendContract } from './prediction-backend-contract.js';
 
@@ -48,7 +48,7 @@ describe('sqlite prediction store', () => {
     const dir = tempDir();
     const file = path.join(dir, 'old.db');
     // The schema Kiln wrote before label history (version 1), with one label replaced by a correction.
-    const db = new Database(file);
+    const db = openSqlite(file);
     db.exec(`CREATE TABLE kiln_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL);
       INSERT INTO kiln_schema VALUES ('prediction-log', 1);
       CREATE TABLE predictions (id TEXT PRIMARY KEY, time TEXT NOT NULL, model TEXT NOT NULL,

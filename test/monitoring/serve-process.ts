@@ -6,8 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll } from 'vitest';
+import { openSqlite } from '../../src/util/sqlite.js';
 import { BIN } from '../serving/server/built-cli.js';
 import { MODEL } from '../serving/server/fixture.js';
 
@@ -85,7 +85,7 @@ export async function predict(base: string, record: object): Promise<string | un
 /** Every prediction id in a SQLite prediction log, with repeats (none expected). */
 export function loggedIds(file: string): string[] {
   if (!existsSync(file)) return [];
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = openSqlite(file, { readOnly: true, mustExist: true });
   try {
     const rows = db.prepare('SELECT id FROM predictions').all() as { id: string }[];
     return rows.map((r) => r.id);

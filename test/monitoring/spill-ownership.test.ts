@@ -5,8 +5,8 @@
  * ingests them into A's log, not its own.
  */
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { openSqlite } from '../../src/util/sqlite.js';
 import { type CustomerRecord, customerRecords, tempDir, trainPackage } from '../serving/server/fixture.js';
 import { journaledLines, kilnDir, loggedIds, predict, type Served, serve, stop } from './serve-process.js';
 
@@ -49,7 +49,7 @@ describe('two servers on one project', () => {
     }, WAIT);
 
     // A's log becomes unavailable: its writes fail (busy) and its records wait on disk.
-    const holder = new Database(aDb);
+    const holder = openSqlite(aDb);
     holder.exec('BEGIN IMMEDIATE');
     try {
       await send(a, 10, 200, answeredA);

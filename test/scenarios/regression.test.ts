@@ -6,7 +6,6 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTable } from '../../src/data/load.js';
 import { loadPackage, type PackagedModel } from '../../src/packaging/load.js';
@@ -14,6 +13,7 @@ import { buildServer } from '../../src/serving/server/app.js';
 import { textRouteSchema } from '../../src/serving/server/config.js';
 import { PackageDirectorySource } from '../../src/serving/server/sources.js';
 import { Random } from '../../src/util/random.js';
+import { openSqlite } from '../../src/util/sqlite.js';
 import { readCsv, tempDir, trainOutput } from '../cli/harness.js';
 import { runCli, type ServeProcess, startServe } from '../serving/server/built-cli.js';
 
@@ -303,7 +303,7 @@ describe('a regression project, end to end through the CLI', () => {
       server = undefined;
       // SIGTERM drains and flushes the log.
       expect(await stopping.stop()).toBe(0);
-      const db = new Database(path.join(dir, '.kiln', 'predictions.db'), { readonly: true });
+      const db = openSqlite(path.join(dir, '.kiln', 'predictions.db'), { readOnly: true });
       try {
         const outputs = db.prepare('SELECT output FROM predictions').all() as { output: string }[];
         expect(outputs.length).toBeGreaterThanOrEqual(213);

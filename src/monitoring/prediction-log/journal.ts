@@ -23,7 +23,7 @@ import { closeSync, fsyncSync, openSync, readdirSync, renameSync, writeFileSync,
 import { mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { isBusy, openSqlite, type Sqlite } from '../../util/sqlite.js';
 import type { PredictionBackend } from './backend.js';
 import type { PredictionRecord } from './log.js';
 
@@ -46,21 +46,22 @@ const segmentName = (n: number) => `seg-${String(n).padStart(9, '0')}.jsonl`;
  * An exclusive lock the OS releases when the holder dies: SQLite's file lock in exclusive locking
  * mode. Undefined when another connection (this process or another) holds it.
  */
-function tryLock(file: string, create: boolean): Database.Database | undefined {
-  let db: Database.Database;
+function tryLock(file: string, create: boolean): Sqlite | undefined {
+  let db: Sqlite;
   try {
-    db = new Database(file, { fileMustExist: !create, timeout: 0 });
+    db = openSqlite(file, { mustExist: !create, timeoutMs: 0 });
   } catch (error) {
     if (!create) return undefined; // the folder is being created or removed by its owner
     throw error;
   }
   try {
-    db.pragma('locking_mode = EXCLUSIVE');
-    db.exec('BEGIN EXCLUSIVE; COMMIT');
+    // exec only: a connection that ever prepared a statement keeps its file (and this lock) after
+    // close() until that statement is garbage-collected, and the lock must go when `release` says.
+    db.exec('PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT');
     return db;
   } catch (error) {
     db.close();
-    if ((error as { code?: string }).code === 'SQLITE_BUSY') return undefined;
+    if (isBusy(error)) return undefined;
     throw error;
   }
 }
@@ -89,7 +90,7 @@ export class OwnedArea {
 
   private constructor(
     readonly dir: string,
-    private readonly lock: Database.Database,
+    private readonly lock: Sqlite,
     private readonly maxBytes: number,
     private readonly segmentBytes: number,
     private readonly maxCached: number,
@@ -284,7 +285,7 @@ export class OrphanArea {
   private constructor(
     readonly dir: string,
     readonly owner: AreaOwner,
-    private readonly lock: Database.Database,
+    private readonly lock: Sqlite,
   ) {}
 
   /** Folders under `bufferDir` whose owner is dead, locked for this process; live owners' are skipped. */

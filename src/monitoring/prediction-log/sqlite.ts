@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite, type Sqlite, type SqliteStatement } from '../../util/sqlite.js';
 import {
   assertFeedback,
   assertPredictions,
@@ -74,20 +74,20 @@ interface FeedbackRow {
 }
 
 export class SqlitePredictionStore implements PredictionBackend {
-  private readonly db: Database.Database;
-  private readonly insert: Database.Statement;
-  private readonly insertFeedback: Database.Statement;
+  private readonly db: Sqlite;
+  private readonly insert: SqliteStatement;
+  private readonly insertFeedback: SqliteStatement;
 
   constructor(
     readonly uri: string,
     file: string,
   ) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
+    this.db = openSqlite(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     // An append-only log needs few cached pages (time-ordered ids append to the index's right edge);
-    // better-sqlite3's default 16 MB cache would only grow the serving process by that much.
+    // a larger cache would only grow the serving process.
     this.db.pragma('cache_size = -2000');
     this.migrate();
     this.insert = this.db.prepare(
