@@ -10,9 +10,13 @@ import {
   reportRow,
   type StepKind,
   type StepState,
+  type UnseenValue,
 } from './steps/step.js';
 
 export const PIPELINE_FORMAT_VERSION = 1;
+
+/** No unseen values: shared, so a transform that finds none allocates no list. */
+export const NO_UNSEEN: readonly UnseenValue[] = Object.freeze([]);
 
 /** A step config as written in a project (defaults not yet filled). */
 export type FeatureStepInput = { readonly step: string } & Record<string, unknown>;
@@ -65,9 +69,15 @@ export interface FittedPipeline {
   /**
    * Applies the frozen steps. Rows with a problem (an unseen level under `unseen: 'error'`, a missing or
    * non-finite value left in a feature) are in `rowErrors` with the column and reason; their row of X is
-   * unspecified. A missing input column or one of the wrong kind throws.
+   * unspecified. Values scored without being seen at fit (an unseen level under `unseen: 'ignore'`) are
+   * in `unseen`, step by step. A missing input column or one of the wrong kind throws.
    */
-  transform(table: Table): { X: ModelInput; rowErrors: RowErrors };
+  transform(table: Table): { X: ModelInput; rowErrors: RowErrors; unseen: readonly UnseenValue[] };
+  /**
+   * `transform(table).unseen`, found without transforming (a lookup per value) when the steps that report
+   * unseen values read only raw input columns; else by transforming.
+   */
+  findUnseen(table: Table): readonly UnseenValue[];
   /** JSON-serialisable; `loadPipeline(JSON.parse(JSON.stringify(state)))` transforms identically. */
   state(): PipelineState;
 }
@@ -212,6 +222,31 @@ function makePipeline(state: PipelineState, steps: readonly FittedStep[]): Fitte
       sparseBlocks.push({ name: step.sparse.name, start, size: step.sparse.featureNames.length });
       start += step.sparse.featureNames.length;
     }
+  // Only the declared inputs go in, so extra columns (the target in CV, anything a client sends) can
+  // never change the features.
+  const inputTable = (table: Table): Table => ({
+    nRows: table.nRows,
+    columns: new Map(state.inputs.map((input) => [input.name, inputColumn(table, input)])),
+  });
+  // One list for every call (they are synchronous), copied out only when something was found.
+  const found: UnseenValue[] = [];
+  const takeFound = () => (found.length === 0 ? NO_UNSEEN : found.splice(0));
+  const finders = steps.filter((step) => step.findUnseen);
+  const direct = findsUnseenOnInputs(steps);
+  const transform = (table: Table) => {
+    let current = inputTable(table);
+    found.length = 0;
+    const rowErrors: RowErrors = new Map();
+    const blocks: CsrMatrix[] = [];
+    let tensor: ModelInput | undefined;
+    for (const step of steps) {
+      if (step.sparse) blocks.push(step.sparse.transform(current, rowErrors));
+      if (step.tensor) tensor = step.tensor.transform(current, rowErrors);
+      current = step.transform(current, rowErrors, found);
+    }
+    const X = tensor ?? assemble(current, dense, blocks, rowErrors, allowMissing);
+    return { X, rowErrors, unseen: takeFound() };
+  };
   return {
     featureNames: state.featureNames,
     denseFeatureCount: dense.length,
@@ -219,25 +254,27 @@ function makePipeline(state: PipelineState, steps: readonly FittedStep[]): Fitte
     inputs: state.inputs,
     inputColumns,
     output: tensorStep ? 'tensor' : sparseBlocks.length > 0 ? 'sparse' : 'dense',
-    transform(table) {
-      // Only the declared inputs go in, so extra columns (the target in CV, anything a client sends)
-      // can never change the features.
-      let current: Table = {
-        nRows: table.nRows,
-        columns: new Map(state.inputs.map((input) => [input.name, inputColumn(table, input)])),
-      };
-      const rowErrors: RowErrors = new Map();
-      const blocks: CsrMatrix[] = [];
-      let tensor: ModelInput | undefined;
-      for (const step of steps) {
-        if (step.sparse) blocks.push(step.sparse.transform(current, rowErrors));
-        if (step.tensor) tensor = step.tensor.transform(current, rowErrors);
-        current = step.transform(current, rowErrors);
-      }
-      return { X: tensor ?? assemble(current, dense, blocks, rowErrors, allowMissing), rowErrors };
+    transform,
+    findUnseen(table) {
+      if (finders.length === 0) return NO_UNSEEN;
+      if (!direct) return transform(table).unseen;
+      const input = inputTable(table);
+      found.length = 0;
+      for (const step of finders) step.findUnseen?.(input, found);
+      return takeFound();
     },
     state: () => structuredClone(state),
   };
+}
+
+/** Whether every step that reports unseen values reads only columns no earlier step wrote. */
+function findsUnseenOnInputs(steps: readonly FittedStep[]): boolean {
+  const written = new Set<string>();
+  for (const step of steps) {
+    if (step.findUnseen && step.reads.some((name) => written.has(name))) return false;
+    for (const name of step.writes) written.add(name);
+  }
+  return true;
 }
 
 function inputColumn(table: Table, input: InputColumn) {

@@ -6,6 +6,7 @@ import type { ColumnSpec } from '../config/schema.js';
 import type { DataReport } from '../data/load.js';
 import { csvCell } from '../data/rejects.js';
 import { getColumn, type Table } from '../data/table.js';
+import type { UnseenValue } from '../features/steps/step.js';
 import { loadPackage } from '../packaging/load.js';
 import { decide } from '../tasks/index.js';
 import { type Progress, silentProgress } from '../util/progress.js';
@@ -47,6 +48,11 @@ export interface BatchPredictResult {
   rowsFiltered: number;
   rowsRejected: number;
   rejectsPath: string | null;
+  /**
+   * Values of scored rows the model never saw in training, by input column: unseen levels the package
+   * scores anyway (`unseen: 'ignore'`), as the server warns about them.
+   */
+  unseen: Record<string, number>;
 }
 
 export function parseFilter(text: string): RowFilter {
@@ -92,6 +98,7 @@ export async function batchPredict(options: BatchPredictOptions): Promise<BatchP
   const buffered: { key: number; line: string }[] = [];
   let rowsScored = 0;
   let rowsFiltered = 0;
+  const unseen = new Map<string, number>();
   progress.stage('score', { model: manifest.name, input: options.input });
   try {
     await write(out, `${header.map(csvCell).join(',')}\n`);
@@ -99,7 +106,9 @@ export async function batchPredict(options: BatchPredictOptions): Promise<BatchP
       const keep = filterRows(chunk.table, filters);
       rowsFiltered += chunk.table.nRows - keep.length;
       if (keep.length === 0) continue;
-      const { scores, rowErrors } = await engine.score(chunk.table);
+      const scored = await engine.score(chunk.table);
+      const { scores, rowErrors } = scored;
+      if (scored.unseen?.length) countUnseen(unseen, scored.unseen, keep, chunk.table.nRows);
       const ids = idColumn ? getColumn(chunk.table, idColumn).values : null;
       const keptValues = kept.map((name) => getColumn(chunk.table, name));
       let text = '';
@@ -135,7 +144,20 @@ export async function batchPredict(options: BatchPredictOptions): Promise<BatchP
     rowsFiltered,
     rowsRejected: data.rowsRejected,
     rejectsPath: data.rejectsPath,
+    unseen: Object.fromEntries(unseen),
   };
+}
+
+/** Adds the unseen values of the rows kept (not filtered out) to `counts`, by column. */
+function countUnseen(
+  counts: Map<string, number>,
+  unseen: readonly UnseenValue[],
+  keep: readonly number[],
+  rows: number,
+): void {
+  const kept = keep.length === rows ? null : new Set(keep);
+  for (const { row, column } of unseen)
+    if (!kept || kept.has(row)) counts.set(column, (counts.get(column) ?? 0) + 1);
 }
 
 function filterRows(table: Table, filters: readonly RowFilter[]): number[] {

@@ -6,6 +6,7 @@
  */
 import type { ModelInput } from '../data/matrix.js';
 import type { Table } from '../data/table.js';
+import type { UnseenValue } from '../features/steps/step.js';
 
 export type EngineName = 'js' | 'onnx';
 
@@ -16,12 +17,15 @@ export interface EngineOutput {
   readonly scores: Float64Array;
   /** Row index → why the frozen pipeline refused the row (the client's input, never a crash). */
   readonly rowErrors: ReadonlyMap<number, string>;
+  /** Values scored without being seen in training (unseen levels the package ignores); none if absent. */
+  readonly unseen?: readonly UnseenValue[];
 }
 
 /** What the frozen JS pipeline makes of a table, before the model reads it. */
 export interface Transformed {
   readonly X: ModelInput;
   readonly rowErrors: ReadonlyMap<number, string>;
+  readonly unseen: readonly UnseenValue[];
 }
 
 export interface Engine {

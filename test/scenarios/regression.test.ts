@@ -258,6 +258,7 @@ describe('a regression project, end to end through the CLI', () => {
       expect(Object.keys(docs.components.schemas[`${MODEL}.Prediction`].properties)).toEqual([
         'prediction_id',
         'value',
+        'warnings',
       ]);
       const answer = (await (
         await post(`/v1/models/${MODEL}/predict`, { x1: 2, x2: 4, x3: 1, region: 'east' })

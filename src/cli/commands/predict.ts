@@ -167,12 +167,21 @@ async function predictLocal(options: PredictOptions, command: Command): Promise<
     progress.close();
     process.stdout.write(
       `read ${result.data.rowsRead} rows: scored ${result.rowsScored}, filtered out ${result.rowsFiltered}, rejected ${result.rowsRejected}\n` +
+        unseenLine(result.unseen) +
         `output:   ${options.output}\n` +
         (result.rejectsPath ? `rejects:  ${result.rejectsPath}\n` : ''),
     );
   } finally {
     if (full !== options.output) await rm(full, { force: true });
   }
+}
+
+/** Values scored though unseen in training, by column (`unseen: 'error'` in the package refuses them). */
+function unseenLine(unseen: Record<string, number>): string {
+  const counts = Object.entries(unseen).map(([column, n]) => `${column} ${n}`);
+  return counts.length > 0
+    ? `unseen:   values not seen in training, scored anyway: ${counts.join(', ')}\n`
+    : '';
 }
 
 async function predictRemote(options: PredictOptions, command: Command): Promise<void> {

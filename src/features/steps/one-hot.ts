@@ -35,8 +35,9 @@ export interface OneHotState extends StepState {
  * missing values; `drop: 'first'` drops the first of them. Names and order equal pandas
  * `get_dummies(df, columns=..., drop_first=True[, dummy_na=True])`: the encoded columns are removed and
  * their dummies appended at the end, column by column. At scoring, a level not seen at fit (a missing
- * value included, when none was seen) gives all zeros (`unseen: 'ignore'`) or an invalid row
- * (`unseen: 'error'`); with `missing: 'ignore'` a missing value is always all zeros.
+ * value included, when none was seen) gives all zeros (`unseen: 'ignore'`, reported as an unseen
+ * value) or an invalid row (`unseen: 'error'`); with `missing: 'ignore'` a missing value is always all
+ * zeros.
  */
 export const oneHotStep: BuiltinStepKind<'one_hot', OneHotState> = {
   name: 'one_hot',
@@ -107,6 +108,9 @@ export const oneHotStep: BuiltinStepKind<'one_hot', OneHotState> = {
   },
 };
 
+/** What an unseen value becomes under `unseen: 'ignore'`. */
+const SCORED_AS = 'scored as no level seen in training';
+
 function fittedOneHot(state: OneHotState): FittedStep<OneHotState> {
   const dropFirst = state.config.drop === 'first' ? 1 : 0;
   const layouts = state.encodings.map(({ column, levels, missingLevel }) => {
@@ -121,11 +125,13 @@ function fittedOneHot(state: OneHotState): FittedStep<OneHotState> {
     };
   });
   const { unseen, missing } = state.config;
+  // A value without a level is unseen, a missing one too unless missing values are all zeros anyway.
+  const isUnseen = (v: string | null) => v !== null || missing === 'level';
   return {
     state,
     reads: state.config.columns,
     writes: layouts.flatMap((l) => l.outputs),
-    transform(table: Table, rowErrors) {
+    transform(table: Table, rowErrors, found) {
       const out = new Map(table.columns);
       for (const layout of layouts) out.delete(layout.column);
       for (const { column, codes, missingCode, outputs, known } of layouts) {
@@ -135,9 +141,11 @@ function fittedOneHot(state: OneHotState): FittedStep<OneHotState> {
           const v = values[i];
           const code = v === null ? missingCode : (codes.get(v) ?? -1);
           if (code >= dropFirst) dummies[code - dropFirst][i] = 1;
-          else if (code === -1 && unseen === 'error' && (v !== null || missing === 'level')) {
-            const what = v === null ? 'missing value (none at fit)' : `unseen level ${JSON.stringify(v)}`;
-            reportRow(rowErrors, i, `column "${column}": ${what} (known: ${known})`);
+          else if (code === -1 && isUnseen(v)) {
+            if (unseen === 'error') {
+              const what = v === null ? 'missing value (none at fit)' : `unseen level ${JSON.stringify(v)}`;
+              reportRow(rowErrors, i, `column "${column}": ${what} (known: ${known})`);
+            } else found?.push({ row: i, column, value: v, scoredAs: SCORED_AS });
           }
         }
         outputs.forEach((name, k) => {
@@ -145,6 +153,18 @@ function fittedOneHot(state: OneHotState): FittedStep<OneHotState> {
         });
       }
       return { nRows: table.nRows, columns: out };
+    },
+    findUnseen(table, found) {
+      // Under 'error' such rows are refused, not scored.
+      if (unseen === 'error') return;
+      for (const { column, codes, missingCode } of layouts) {
+        const values = stringColumn(table, column).values;
+        for (let i = 0; i < values.length; i++) {
+          const v = values[i];
+          if ((v === null ? missingCode : (codes.get(v) ?? -1)) === -1 && isUnseen(v))
+            found.push({ row: i, column, value: v, scoredAs: SCORED_AS });
+        }
+      }
     },
   };
 }

@@ -25,8 +25,8 @@ export interface OrdinalState extends StepState {
 
 /**
  * Replaces a string column by the integer code of its level: the explicit `order`, or the sorted
- * training levels. A missing value stays missing (NaN); an unseen level is NaN (`unseen: 'nan'`) or an
- * invalid row (`unseen: 'error'`).
+ * training levels. A missing value stays missing (NaN); an unseen level is NaN (`unseen: 'nan'`,
+ * reported as an unseen value) or an invalid row (`unseen: 'error'`).
  */
 export const ordinalStep: BuiltinStepKind<'ordinal', OrdinalState> = {
   name: 'ordinal',
@@ -81,6 +81,9 @@ export const ordinalStep: BuiltinStepKind<'ordinal', OrdinalState> = {
   },
 };
 
+/** What an unseen level becomes under `unseen: 'nan'`. */
+const SCORED_AS = 'scored as a missing value';
+
 function fittedOrdinal(state: OrdinalState): FittedStep<OrdinalState> {
   const { column: name, unseen } = state.config;
   const codes = new Map(state.levels.map((level, k) => [level, k]));
@@ -89,18 +92,29 @@ function fittedOrdinal(state: OrdinalState): FittedStep<OrdinalState> {
     state,
     reads: [name],
     writes: [name],
-    transform(table: Table, rowErrors) {
+    transform(table: Table, rowErrors, found) {
       const values = stringColumn(table, name).values;
       const out = new Float64Array(values.length);
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
         const code = v === null ? undefined : codes.get(v);
         out[i] = code ?? Number.NaN;
-        if (code === undefined && v !== null && unseen === 'error') {
-          reportRow(rowErrors, i, `column "${name}": unseen level ${JSON.stringify(v)} (known: ${known})`);
+        if (code === undefined && v !== null) {
+          if (unseen === 'error')
+            reportRow(rowErrors, i, `column "${name}": unseen level ${JSON.stringify(v)} (known: ${known})`);
+          else found?.push({ row: i, column: name, value: v, scoredAs: SCORED_AS });
         }
       }
       return replaceColumns(table, [[name, { type: 'integer', values: out }]]);
+    },
+    findUnseen(table, found) {
+      // Under 'error' such rows are refused, not scored.
+      if (unseen === 'error') return;
+      const values = stringColumn(table, name).values;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (v !== null && !codes.has(v)) found.push({ row: i, column: name, value: v, scoredAs: SCORED_AS });
+      }
     },
   };
 }

@@ -16,6 +16,20 @@ export function reportRow(rowErrors: RowErrors, row: number, reason: string): vo
   if (!rowErrors.has(row)) rowErrors.set(row, reason);
 }
 
+/**
+ * A value a step scored without having seen it at fit: an unseen level under `unseen: 'ignore'` (or
+ * `'nan'`), a missing value where training had none. The row is scored; callers can say how.
+ */
+export interface UnseenValue {
+  readonly row: number;
+  /** The column the step read. */
+  readonly column: string;
+  /** The value; null when missing. */
+  readonly value: string | null;
+  /** What the step made of it, e.g. `scored as no level seen in training`. */
+  readonly scoredAs: string;
+}
+
 /** JSON-serialisable frozen state of a fitted step: its config plus what it learned at fit. */
 export interface StepState<C extends FeatureStepConfig = FeatureStepConfig> {
   readonly config: C;
@@ -28,10 +42,16 @@ export interface FittedStep<S extends StepState = StepState> {
   /** Columns the step creates or overwrites. */
   readonly writes: readonly string[];
   /**
-   * Applies the frozen state only, never statistics of `table`. Per-row problems go to `rowErrors`;
-   * a missing or mistyped column (a schema problem of the whole batch) throws.
+   * Applies the frozen state only, never statistics of `table`. Per-row problems go to `rowErrors`,
+   * values scored without being seen at fit to `unseen` when given; a missing or mistyped column (a
+   * schema problem of the whole batch) throws.
    */
-  transform(table: Table, rowErrors: RowErrors): Table;
+  transform(table: Table, rowErrors: RowErrors, unseen?: UnseenValue[]): Table;
+  /**
+   * What `transform` would add to `unseen`, found without transforming (a lookup per value), for engines
+   * that do not run the JS pipeline. A step that reports unseen values implements it.
+   */
+  findUnseen?(table: Table, found: UnseenValue[]): void;
   /**
    * Features too many and too sparse for table columns (TF-IDF: one per term). The pipeline appends
    * them after the table's feature columns, in step order, and the columns the step reads are not

@@ -9,7 +9,7 @@ import { OnnxEngine, type OnnxEngineOptions } from './onnx.js';
  * An engine for a loaded package. `onnx` runs the package's `model.onnx` when it has one, else a graph
  * exported in memory from the manifest and weights (`exportPipelineToOnnx`, which throws a clear
  * `OnnxExportError` for families without an export); rows the graph refuses get their reasons from the
- * package's JS pipeline, run on those rows only.
+ * package's JS pipeline, run on those rows only; unseen values are looked up in the pipeline's levels.
  */
 export async function createEngine(
   model: PackagedModel,
@@ -24,5 +24,6 @@ export async function createEngine(
     output: onnxOutputName(model.task.name),
     classes: model.output.classes,
     explain: (table) => model.pipeline.transform(table).rowErrors,
+    findUnseen: (table) => model.pipeline.findUnseen(table),
   });
 }

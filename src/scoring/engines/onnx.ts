@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { isNumericColumn, isStringColumn, type Table, takeRows } from '../../data/table.js';
+import type { UnseenValue } from '../../features/steps/step.js';
 import { ONNX_OUTPUT } from '../../packaging/onnx.js';
 import { type Engine, type EngineOutput, NO_ROW_ERRORS } from '../engine.js';
 
@@ -35,6 +36,11 @@ export interface OnnxEngineOptions {
    * rows only. Without it they get a generic reason.
    */
   explain?: (table: Table) => ReadonlyMap<number, string>;
+  /**
+   * The values the graph scores without having seen them in training (unseen levels it encodes as no
+   * level): the package's JS pipeline looks them up, without transforming. Without it, none are reported.
+   */
+  findUnseen?: (table: Table) => readonly UnseenValue[];
 }
 
 /** The reason a NaN row gets when the JS pipeline, asked, sees nothing wrong with it. */
@@ -60,6 +66,7 @@ export class OnnxEngine implements Engine {
     /** The output read: the scores. */
     readonly output: string,
     private readonly explain: OnnxEngineOptions['explain'],
+    private readonly findUnseen: OnnxEngineOptions['findUnseen'],
   ) {}
 
   /** Loads a graph from its bytes or a `.onnx` file path. */
@@ -98,7 +105,7 @@ export class OnnxEngine implements Engine {
       }
       return { name: meta.name, type };
     });
-    return new OnnxEngine(session, inputs, width, classes ?? [], output, options.explain);
+    return new OnnxEngine(session, inputs, width, classes ?? [], output, options.explain, options.findUnseen);
   }
 
   /** Row-major N x width scores; rows the graph refuses are NaN, with their reasons. */
@@ -114,14 +121,15 @@ export class OnnxEngine implements Engine {
         }
       }
     }
-    if (refused.length === 0) return { scores, rowErrors: NO_ROW_ERRORS };
+    const unseen = this.findUnseen?.(table);
+    if (refused.length === 0) return { scores, rowErrors: NO_ROW_ERRORS, unseen };
     const reasons = this.explain?.(takeRows(table, refused));
     const rowErrors = new Map<number, string>();
     refused.forEach((row, j) => {
       scores.fill(Number.NaN, row * width, (row + 1) * width);
       rowErrors.set(row, reasons?.get(j) ?? GRAPH_REFUSED);
     });
-    return { scores, rowErrors };
+    return { scores, rowErrors, unseen };
   }
 
   /** The graph's output as it is: row-major N x width, NaN rows left as the graph wrote them. */

@@ -176,7 +176,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   const document = emptyDocument(kilnVersion());
-  models.onSwap(() => refreshDocument(document, models.all(), legacyRoutes, extraFields));
+  models.onSwap(() =>
+    refreshDocument(document, models.all(), legacyRoutes, {
+      extraFields,
+      openFeedback: options.openFeedback ?? false,
+    }),
+  );
 
   // Callback-style hooks: cheaper than async ones on the hot path.
   app.addHook('onRequest', (_request, _reply, done) => {

@@ -109,6 +109,35 @@ const ERROR = {
   },
 };
 
+/** A value the model scored without having seen it in training (the package ignores unseen levels). */
+const WARNING = {
+  type: 'object',
+  required: ['field', 'reason'],
+  properties: {
+    field: { type: 'string', description: 'The input field' },
+    reason: {
+      type: 'string',
+      example: 'unseen level "PR": scored as no level seen in training',
+    },
+  },
+};
+
+const WARNINGS = {
+  type: 'array',
+  description:
+    "Present only when the record had a value unseen in training, which the package's feature steps score anyway (unseen: 'ignore'); a package that refuses them (unseen: 'error') answers 400 instead. Counted in kiln_unseen_levels_total.",
+};
+
+/** `warnings` beside the predictions of the positional and v2 responses: each names its row. */
+const ROW_WARNINGS = {
+  ...WARNINGS,
+  items: {
+    ...WARNING,
+    required: ['row', ...WARNING.required],
+    properties: { row: { type: 'integer', description: 'The row, from 0' }, ...WARNING.properties },
+  },
+};
+
 const json = (schema: Schema) => ({ content: { 'application/json': { schema } } });
 
 /** Rebuilds paths and schemas in place from the live models. */
@@ -116,9 +145,21 @@ export function refreshDocument(
   doc: OpenApiDocument,
   models: readonly LiveModel[],
   legacyRoutes: readonly LegacyRoute[],
-  extraFields: 'reject' | 'ignore',
+  policy: { extraFields: 'reject' | 'ignore'; openFeedback: boolean },
 ): void {
-  const schemas: Record<string, Schema> = { Error: ERROR };
+  const { extraFields } = policy;
+  const schemas: Record<string, Schema> = {
+    Error: ERROR,
+    InstancePredictions: {
+      type: 'object',
+      description: 'The answer to {"instances": [[...]]}: one entry of predictions per instance.',
+      properties: {
+        predictions: { type: 'array' },
+        prediction_ids: { type: 'array', items: { type: 'string' } },
+        warnings: ROW_WARNINGS,
+      },
+    },
+  };
   const paths: Record<string, Schema> = {};
   const errorResponses = {
     400: {
@@ -152,7 +193,11 @@ export function refreshDocument(
       type: 'object',
       description: `One ${live.task.name} prediction: ${live.task.description}`,
       required: ['prediction_id', ...(prediction.required ?? [])],
-      properties: { prediction_id: { type: 'string', format: 'uuid' }, ...prediction.properties },
+      properties: {
+        prediction_id: { type: 'string', format: 'uuid' },
+        ...prediction.properties,
+        warnings: { ...WARNINGS, items: WARNING },
+      },
     };
     schemas[`${name}.Predictions`] = {
       type: 'object',
@@ -190,7 +235,10 @@ export function refreshDocument(
           }),
         },
         responses: {
-          200: { description: 'One prediction per record', ...json(ref(`${name}.Predictions`)) },
+          200: {
+            description: 'One prediction per record (or per instance, with row warnings beside them)',
+            ...json({ oneOf: [ref(`${name}.Predictions`), ref('InstancePredictions')] }),
+          },
           ...errorResponses,
         },
       },
@@ -202,19 +250,39 @@ export function refreshDocument(
         post: {
           summary: `Report the true label of a past ${name} prediction`,
           tags: [name],
-          security: [{ bearer: [] }],
+          ...(policy.openFeedback ? {} : { security: [{ bearer: [] }] }),
           requestBody: {
             required: true,
             ...json({
               type: 'object',
               required: ['prediction_id', 'label'],
-              properties: { prediction_id: { type: 'string' }, label },
+              properties: {
+                prediction_id: { type: 'string', format: 'uuid', minLength: 36, maxLength: 36 },
+                label,
+              },
             }),
           },
           responses: {
-            202: { description: 'Stored' },
-            401: { description: 'Missing or invalid API key' },
+            202: { description: 'Stored (every label is kept; the latest is used for live quality)' },
+            400: {
+              description:
+                'prediction_id is not a UUID the server hands out, or the label is not one this model predicts',
+            },
+            ...(policy.openFeedback
+              ? {}
+              : {
+                  401: { description: 'Missing or invalid API key' },
+                  403: {
+                    description:
+                      'Refused: the server has no API keys and was not started with --open-feedback',
+                  },
+                }),
+            404: {
+              description:
+                'No such model, or no prediction with this id of this model in the log (unless --accept-unknown-feedback)',
+            },
             501: { description: 'No prediction log configured' },
+            503: { description: 'The prediction log cannot be reached right now: retry later' },
           },
         },
       };
@@ -224,7 +292,23 @@ export function refreshDocument(
         description: `One input tensor per signature column (${columns.map(v2Input).join(', ')}; a blob's BYTES are base64 strings); outputs ${v2Outputs(live)}.`,
         tags: [name],
         requestBody: { required: true, ...json({ type: 'object', required: ['inputs'] }) },
-        responses: { 200: { description: 'Inference response' }, ...errorResponses },
+        responses: {
+          200: {
+            description:
+              'Inference response; `warnings` beside `outputs` when a row had a value unseen in training',
+            ...json({
+              type: 'object',
+              properties: {
+                model_name: { type: 'string' },
+                model_version: { type: 'string' },
+                id: { type: 'string' },
+                outputs: { type: 'array' },
+                warnings: ROW_WARNINGS,
+              },
+            }),
+          },
+          ...errorResponses,
+        },
       },
     };
   }

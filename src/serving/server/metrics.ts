@@ -13,6 +13,8 @@ export interface ModelInstruments {
   readonly batchSize: { observe(rows: number): void };
   /** Counts one predicted label. */
   predicted(label: string): void;
+  /** Counts one value of an input field scored without being seen in training (an unseen level). */
+  unseen(field: string): void;
 }
 
 const NOOP = { observe() {} };
@@ -22,6 +24,7 @@ export const NO_INSTRUMENTS: ModelInstruments = {
   stage: { validate: NOOP, transform: NOOP, predict: NOOP, postprocess: NOOP },
   batchSize: NOOP,
   predicted() {},
+  unseen() {},
 };
 
 export interface ServerMetrics {
@@ -50,6 +53,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
   const predictions = new FastCounter(
     'kiln_predictions_total',
     'Predictions served, by predicted class',
+    registry,
+  );
+  // Fields come from the package's pipeline, never from a client's value: a bounded set of series.
+  const unseenLevels = new FastCounter(
+    'kiln_unseen_levels_total',
+    'Input values scored without being seen in training (unseen category levels), by model and field',
     registry,
   );
   const requests = new FastCounter(
@@ -84,6 +93,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
         postprocess: child('postprocess'),
       };
       const counters = new Map<string, { inc(): void }>();
+      const unseenByField = new Map<string, { inc(): void }>();
       return {
         stage,
         batchSize: batchSize.child({ model: name }),
@@ -92,6 +102,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
           if (!child) {
             child = predictions.child({ model: name, version, class: label });
             counters.set(label, child);
+          }
+          child.inc();
+        },
+        unseen(field) {
+          let child = unseenByField.get(field);
+          if (!child) {
+            child = unseenLevels.child({ model: name, field });
+            unseenByField.set(field, child);
           }
           child.inc();
         },

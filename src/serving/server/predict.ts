@@ -7,10 +7,13 @@ import { createHash } from 'node:crypto';
 import { sampleBlob } from '../../data/blob-cell.js';
 import { sampleSequence, sequenceJson } from '../../data/sequence-cell.js';
 import { isSequenceColumn, type Table } from '../../data/table.js';
+import { NO_UNSEEN } from '../../features/pipeline.js';
+import type { UnseenValue } from '../../features/steps/step.js';
 import type { Manifest } from '../../packaging/manifest.js';
 import type { Engine, EngineOutput } from '../../scoring/engine.js';
 import { type DecisionRule, decide, type Task, type TaskOutput } from '../../tasks/index.js';
 import { uuid7 } from '../../util/uuid7.js';
+import { clip } from './body.js';
 import { type ModelInstruments, NO_INSTRUMENTS } from './metrics.js';
 import {
   compileSignature,
@@ -57,7 +60,8 @@ export function compileModel(model: ServedModel, instruments: ModelInstruments):
   // The server validates and scores rows; a sequence model's windows need another input shape.
   if (task.name === 'sequence_labelling')
     throw new Error(`model "${model.name}" is a sequence_labelling model, which kiln serve cannot serve yet`);
-  const signature = compileSignature(model.manifest.signature.inputs, model.manifest.signature.id);
+  const { signature: inputs, reading } = model.manifest;
+  const signature = compileSignature(inputs.inputs, inputs.id, reading.missing);
   return {
     model,
     signature,
@@ -83,6 +87,8 @@ export interface Scored {
   scores: Float64Array;
   /** The validated input (for the prediction log). */
   table: Table;
+  /** Values scored without being seen in training (the package ignores unseen levels): warnings. */
+  unseen: readonly UnseenValue[];
 }
 
 /** `omitted`: problems counted beyond the `errors` kept (see `MAX_KEPT_ERRORS`). */
@@ -136,13 +142,15 @@ export async function predictTable(
   const { engine } = live.model;
   let t = started;
   let scores: Float64Array;
+  let unseen: readonly UnseenValue[];
   if (engine.stages) {
-    const { X, rowErrors } = engine.stages.transform(table);
+    const transformed = engine.stages.transform(table);
     t = lap(stage.transform, t);
     // Unseen levels under `unseen: 'error'`, missing values the package does not impute: the client's
     // input, so a 400 naming the row and column, never a 500.
-    if (rowErrors.size > 0) return refused(rowErrors, rowPath);
-    const result = engine.stages.predict(X);
+    if (transformed.rowErrors.size > 0) return refused(transformed.rowErrors, rowPath);
+    unseen = transformed.unseen;
+    const result = engine.stages.predict(transformed.X);
     scores = result instanceof Float64Array ? result : await withDeadline(result, options.timeoutMs);
   } else {
     const result = engine.score(table);
@@ -150,6 +158,7 @@ export async function predictTable(
       result instanceof Promise ? await withDeadline(result, options.timeoutMs) : result;
     if (output.rowErrors.size > 0) return refused(output.rowErrors, rowPath);
     scores = output.scores;
+    unseen = output.unseen ?? NO_UNSEEN;
   }
   t = lap(stage.predict, t);
   const { width, rule, classes } = live;
@@ -165,8 +174,46 @@ export async function predictTable(
       live.instruments.predicted(labels[i]);
     }
   } else for (let i = 0; i < table.nRows; i++) ids[i] = uuid7();
+  for (let k = 0; k < unseen.length; k++) live.instruments.unseen(unseen[k].column);
   lap(stage.postprocess, t);
-  return { ok: true, scored: { ids, labels, scores, table } };
+  return { ok: true, scored: { ids, labels, scores, table, unseen } };
+}
+
+/** A warning on one prediction: a field whose value the model never saw in training. */
+export interface Warning {
+  field: string;
+  reason: string;
+}
+
+/**
+ * Each row's warnings (undefined for a row without any), or undefined when no row has one: the common
+ * case costs the caller one check per response.
+ */
+export function rowWarnings(scored: Scored): (Warning[] | undefined)[] | undefined {
+  if (scored.unseen.length === 0) return undefined;
+  const byRow = new Array<Warning[] | undefined>(scored.ids.length);
+  for (const { row, column, value, scoredAs } of scored.unseen) {
+    // The value is the client's: clipped before it is echoed.
+    const what =
+      value === null ? 'missing value (none in training)' : `unseen level ${clip(JSON.stringify(value))}`;
+    const warning = { field: column, reason: `${what}: ${scoredAs}` };
+    const warnings = byRow[row];
+    if (warnings) warnings.push(warning);
+    else byRow[row] = [warning];
+  }
+  return byRow;
+}
+
+const NO_WARNINGS = Object.freeze({});
+
+/**
+ * `{warnings: [{row, field, reason}]}` for the responses that are not per record (positional instances,
+ * OIP v2), `row` counting from 0; `{}` when no row has a warning.
+ */
+export function positionalWarnings(scored: Scored): { warnings?: (Warning & { row: number })[] } {
+  const byRow = rowWarnings(scored);
+  if (!byRow) return NO_WARNINGS;
+  return { warnings: byRow.flatMap((warnings, row) => (warnings ?? []).map((w) => ({ row, ...w }))) };
 }
 
 function refused(rowErrors: ReadonlyMap<number, string>, rowPath: (i: number) => string): PredictOutcome {
@@ -240,7 +287,8 @@ export function probeRecord(live: LiveModel): Record<string, unknown> {
     } else if (spec.type === 'datetime') record[name] = new Date(spec.min ?? 0).toISOString();
     else if (spec.type === 'sequence') record[name] = sampleSequence(spec);
     else if (spec.type === 'blob') record[name] = sampleBlob(spec);
-    else record[name] = spec.values?.[0] ?? (spec.nullable ? null : '');
+    // Not "", which a package may read as missing.
+    else record[name] = spec.values?.[0] ?? (spec.nullable ? null : 'probe');
   }
   return record;
 }

@@ -2,9 +2,10 @@
  * Request validation against a model's input signature, straight into the columnar `Table` the frozen
  * pipeline reads (typed arrays, no CSV round trip). Cell rules are the CSV reader's (`data/coerce`), so a
  * value is valid over HTTP exactly when it is valid in a file; JSON adds strict types on top (a number
- * column takes JSON numbers, not numeric strings) and `null` is the one missing marker. A sequence
- * field is the JSON array a file cell holds as text, a blob field the same base64 string; problems
- * inside them are reported down to the element (`/0/readings/3/s2`).
+ * column takes JSON numbers, not numeric strings). Missing is `null`, or a string the package reads as
+ * missing in a file (its `reading.missing`, e.g. `""`), for any field: the same row scores the same over
+ * HTTP as in `kiln predict`. A sequence field is the JSON array a file cell holds as text, a blob field
+ * the same base64 string; problems inside them are reported down to the element (`/0/readings/3/s2`).
  */
 import type { ColumnSpec } from '../../config/schema.js';
 import { blobDecoder } from '../../data/blob-cell.js';
@@ -47,13 +48,15 @@ export interface Signature {
   readonly passThrough: ReadonlySet<string>;
 }
 
-// JSON has one missing marker (null); strings like "NA" are values over HTTP, unlike in a CSV cell.
-const NO_MISSING_TOKENS: ReadonlySet<string> = new Set();
-
+/**
+ * `missing`: the strings read as missing, the package's `reading.missing` (none by default: only null).
+ */
 export function compileSignature(
   inputs: readonly (ColumnSpec & { name: string })[],
   idColumn?: string,
+  missing: readonly string[] = [],
 ): Signature {
+  const missingSet = new Set(missing);
   const columns = inputs.map(
     ({ name, ...spec }): ColumnRule => ({
       name,
@@ -61,7 +64,7 @@ export function compileSignature(
       numeric: NUMERIC_TYPES.includes(spec.type),
       nullable: spec.nullable,
       width: sequenceWidth(spec),
-      read: reader(spec),
+      read: reader(spec, missingSet),
     }),
   );
   return {
@@ -71,13 +74,23 @@ export function compileSignature(
   };
 }
 
-/** How one column reads a present JSON value: strict JSON types, then the file's cell rules. */
-function reader(spec: ColumnSpec): ColumnRule['read'] {
+/**
+ * How one column reads a present JSON value: strict JSON types, then the file's cell rules, missing
+ * strings as a file's (a typed cell's with spaces around too, a string cell's only as it is); null when
+ * the value reads as missing.
+ */
+function reader(spec: ColumnSpec, missing: ReadonlySet<string>): ColumnRule['read'] {
   const at = (reason: string): CellProblem[] => [{ pointer: '', place: '', reason }];
-  if (spec.type === 'sequence') return sequenceDecoder(spec).decode;
+  const isMissing = (raw: unknown) =>
+    typeof raw === 'string' && (missing.has(raw) || missing.has(raw.trim()));
+  if (spec.type === 'sequence') {
+    const { decode } = sequenceDecoder(spec);
+    return (raw) => (isMissing(raw) ? null : decode(raw));
+  }
   if (spec.type === 'blob') {
     const decode = blobDecoder(spec);
     return (raw) => {
+      if (isMissing(raw)) return null;
       const value = decode(raw);
       return value instanceof Uint8Array ? value : [value];
     };
@@ -88,11 +101,12 @@ function reader(spec: ColumnSpec): ColumnRule['read'] {
       : spec.type === 'number' || spec.type === 'integer'
         ? 'number'
         : 'string';
-  const coerce = coercer(spec, NO_MISSING_TOKENS);
+  // String-typed fields meet missing strings in the coercer, as a file's cells do.
+  const coerce = coercer(spec, missing);
   // `null` is named as an alternative only where the field takes it.
   const expected = `expected a ${json}${spec.nullable ? ' or null' : ''}`;
   return (raw) => {
-    if (typeof raw !== json) return at(`${expected}, got ${describeJson(raw)}`);
+    if (typeof raw !== json) return isMissing(raw) ? null : at(`${expected}, got ${describeJson(raw)}`);
     const value = coerce(raw as string | number | boolean);
     return value instanceof Invalid ? at(value.reason) : value;
   };
@@ -166,8 +180,17 @@ function cellValue(rule: ColumnRule, raw: unknown, path: string, errors: FieldEr
     return missing;
   }
   const value = rule.read(raw);
-  if (!Array.isArray(value)) return value;
-  for (const problem of value) errors.push({ path: path + problem.pointer, reason: problem.reason });
+  if (Array.isArray(value)) {
+    for (const problem of value) errors.push({ path: path + problem.pointer, reason: problem.reason });
+    return missing;
+  }
+  if (value !== null && !(typeof value === 'number' && Number.isNaN(value))) return value;
+  // A string the package reads as missing.
+  if (!rule.nullable)
+    errors.push({
+      path,
+      reason: `${describeJson(raw)} is a missing value (the package's reading.missing) for a required field`,
+    });
   return missing;
 }
 

@@ -89,6 +89,27 @@ describe('feedback', () => {
     }
   });
 
+  it('documents the policy in OpenAPI: a bearer key and 401/403 unless --open-feedback; 404 for unknown ids', async () => {
+    for (const openFeedback of [false, true]) {
+      const server = await serve({ openFeedback });
+      const docs = (await server.app.inject({ method: 'GET', url: '/docs/json' })).json();
+      const post = docs.paths[FEEDBACK].post;
+      expect(post.security, `openFeedback ${openFeedback}`).toEqual(
+        openFeedback ? undefined : [{ bearer: [] }],
+      );
+      expect(Object.keys(post.responses).sort()).toEqual(
+        openFeedback
+          ? ['202', '400', '404', '501', '503']
+          : ['202', '400', '401', '403', '404', '501', '503'],
+      );
+      expect(post.requestBody.content['application/json'].schema.properties.prediction_id).toMatchObject({
+        format: 'uuid',
+        maxLength: 36,
+      });
+      await server.app.close();
+    }
+  });
+
   it('takes a label for a prediction answered a moment ago, still in the journal, not yet in the log', async () => {
     const { app, backend, predict, send } = await serve({ openFeedback: true });
     const id = await predict();

@@ -13,6 +13,7 @@ describe('records response JSON', () => {
       ids: ['id-1', 'id-2'],
       labels: ['c\\d', '0'],
       scores: Float64Array.from([0.1, 0.6, 0.2, 0.1, 1e-20, 0.25, 0.25, 0.5 - 1e-20]),
+      unseen: [],
     } as unknown as Scored;
     const parsed = JSON.parse(recordsJson(live(classes), scored));
     expect(parsed).toEqual({
@@ -38,6 +39,7 @@ describe('records response JSON', () => {
       ids: ['x'],
       labels: ['1'],
       scores: Float64Array.from([Number.NaN, 1]),
+      unseen: [],
     } as unknown as Scored;
     expect(JSON.parse(recordsJson(live(['0', '1']), scored)).predictions[0].probabilities).toEqual({
       '0': null,
@@ -58,6 +60,7 @@ describe('records response JSON', () => {
       ids: ['a', 'b'],
       labels: ['yes', 'no'],
       scores: Float64Array.from([0.6, 0.4, 0.8, 0.2]),
+      unseen: [],
     } as unknown as Scored;
     for (const i of [0, 1])
       expect(presentPrediction(binary, scored, i)).toEqual(
@@ -79,6 +82,7 @@ describe('records response JSON', () => {
       ids: ['x', 'y'],
       labels: undefined,
       scores: Float64Array.from([12.5, -3]),
+      unseen: [],
     } as unknown as Scored;
     expect(JSON.parse(recordsJson(regression, values))).toEqual({
       model: 'price',
@@ -88,5 +92,47 @@ describe('records response JSON', () => {
         { prediction_id: 'y', value: -3 },
       ],
     });
+  });
+
+  it('puts warnings on the rows that scored unseen values, the value escaped and clipped', () => {
+    const long = 'x'.repeat(300);
+    const unseen = [
+      { row: 1, column: 'state', value: 'P"R', scoredAs: 'scored as no level seen in training' },
+      { row: 1, column: 'plan', value: long, scoredAs: 'scored as a missing value' },
+      { row: 2, column: 'state', value: null, scoredAs: 'scored as no level seen in training' },
+    ];
+    const scored = {
+      ids: ['a', 'b', 'c'],
+      labels: ['0', '1', '0'],
+      scores: Float64Array.from([0.6, 0.4, 0.3, 0.7, 0.9, 0.1]),
+      unseen,
+    } as unknown as Scored;
+    const { predictions } = JSON.parse(recordsJson(live(['0', '1']), scored));
+    expect(predictions[0]).not.toHaveProperty('warnings');
+    expect(predictions[1].probabilities).toEqual({ '0': 0.3, '1': 0.7 });
+    expect(predictions[1].warnings).toEqual([
+      { field: 'state', reason: 'unseen level "P\\"R": scored as no level seen in training' },
+      {
+        field: 'plan',
+        reason: `unseen level "${'x'.repeat(199)}... (102 more characters): scored as a missing value`,
+      },
+    ]);
+    expect(predictions[2].warnings).toEqual([
+      { field: 'state', reason: 'missing value (none in training): scored as no level seen in training' },
+    ]);
+
+    const regression = {
+      model: { name: 'price', version: '1' },
+      task: getTask('regression'),
+      output: { classes: [] },
+      classes: [],
+      width: 1,
+    } as unknown as LiveModel;
+    const values = { ...scored, labels: undefined, scores: Float64Array.from([1, 2, 3]) } as Scored;
+    expect(JSON.parse(recordsJson(regression, values)).predictions).toEqual([
+      { prediction_id: 'a', value: 1 },
+      { prediction_id: 'b', value: 2, warnings: predictions[1].warnings },
+      { prediction_id: 'c', value: 3, warnings: predictions[2].warnings },
+    ]);
   });
 });

@@ -6,7 +6,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '../../../registry/registry.js';
 import { logPredictions, type ServerContext, sendInvalid, sendNoModel, sendTooMany } from '../context.js';
 import { HIDDEN } from '../exposure.js';
-import { type LiveModel, predictRows, presentPrediction, type Scored } from '../predict.js';
+import {
+  type LiveModel,
+  positionalWarnings,
+  predictRows,
+  presentPrediction,
+  rowWarnings,
+  type Scored,
+} from '../predict.js';
 import { RECORDS, type RowLayout } from '../validation.js';
 
 interface Rows {
@@ -47,17 +54,23 @@ const recordsJsonParts = new WeakMap<LiveModel, RecordsJsonParts>();
 
 /**
  * The named-record response, `{model, version, predictions: [{prediction_id, ...}]}` with each
- * prediction as the package's task presents it. Classification (`label`, `probabilities`) is written
- * as JSON text directly: the hot path of batch-1 serving, where generic serialization of the same small
- * shape is a measurable share of each request.
+ * prediction as the package's task presents it, and `warnings` on a prediction that scored a value
+ * unseen in training. Classification (`label`, `probabilities`) is written as JSON text directly: the
+ * hot path of batch-1 serving, where generic serialization of the same small shape is a measurable
+ * share of each request.
  */
 export function recordsJson(live: LiveModel, scored: Scored): string {
   const { labels } = scored;
+  const warnings = rowWarnings(scored);
   if (!labels)
     return JSON.stringify({
       model: live.model.name,
       version: live.model.version,
-      predictions: scored.ids.map((id, i) => ({ prediction_id: id, ...presentPrediction(live, scored, i) })),
+      predictions: scored.ids.map((id, i) => ({
+        prediction_id: id,
+        ...presentPrediction(live, scored, i),
+        ...(warnings?.[i] && { warnings: warnings[i] }),
+      })),
     });
   let parts = recordsJsonParts.get(live);
   if (!parts) {
@@ -78,14 +91,15 @@ export function recordsJson(live: LiveModel, scored: Scored): string {
       const p = scored.scores[i * k + c];
       json += `${c > 0 ? ',' : ''}${keys[c]}${Number.isFinite(p) ? p : 'null'}`;
     }
-    json += '}}';
+    json += warnings?.[i] ? `},"warnings":${JSON.stringify(warnings[i])}}` : '}}';
   }
   return `${json}]}`;
 }
 
 /**
  * KServe v1 / TF-Serving: `predictions` holds one entry per row: its probability list in `classes` order
- * (classification, with `labels` and `classes` beside), its value (regression), its vector (embedding).
+ * (classification, with `labels` and `classes` beside), its value (regression), its vector (embedding);
+ * `warnings` beside them when a row scored a value unseen in training.
  */
 function instancesResponse(live: LiveModel, scored: Scored) {
   const { width } = live;
@@ -98,6 +112,7 @@ function instancesResponse(live: LiveModel, scored: Scored) {
       predictions[i] = Array.from(scored.scores.subarray(i * width, (i + 1) * width), finite);
   else for (let i = 0; i < n; i++) predictions[i] = presentPrediction(live, scored, i);
   const { name: model, version } = live.model;
+  const warnings = positionalWarnings(scored);
   return scored.labels
     ? {
         predictions,
@@ -106,8 +121,9 @@ function instancesResponse(live: LiveModel, scored: Scored) {
         classes: live.classes,
         model,
         version,
+        ...warnings,
       }
-    : { predictions, prediction_ids: scored.ids, model, version };
+    : { predictions, prediction_ids: scored.ids, model, version, ...warnings };
 }
 
 async function answer(

@@ -3,15 +3,16 @@
  * one input tensor per signature column (a sequence column: FP64 [n, timesteps] or [n, timesteps,
  * fields], every row as long; a blob column: BYTES [n] of base64 strings); outputs by the package's
  * task: classification `label` (BYTES [n]) and `probabilities` (FP64 [n, k]), regression `value` (FP64
- * [n]), embeddings `embedding` (FP64 [n, d]); plus `prediction_id` (BYTES [n]) when asked for. Errors
- * are `{"error": "..."}` as the protocol says (with `details`, the per-field list, beside it).
+ * [n]), embeddings `embedding` (FP64 [n, d]); plus `prediction_id` (BYTES [n]) when asked for, and
+ * `warnings` ([{row, field, reason}]) beside the outputs when a row scored a value unseen in training.
+ * Errors are `{"error": "..."}` as the protocol says (with `details`, the per-field list, beside it).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Column, makeColumn } from '../../../data/table.js';
 import { kilnVersion } from '../../../util/provenance.js';
 import { logPredictions, type ServerContext, sendInvalid, sendTooMany } from '../context.js';
-import { type LiveModel, predictTable, type Scored } from '../predict.js';
+import { type LiveModel, positionalWarnings, predictTable, type Scored } from '../predict.js';
 import { type ColumnRule, type FieldError, tensorToColumn } from '../validation.js';
 
 const NUMERIC_TYPES = [
@@ -190,6 +191,7 @@ export function v2Routes(context: ServerContext) {
           model_version: live.model.version,
           id: typeof body.id === 'string' ? body.id : randomUUID(),
           outputs,
+          ...positionalWarnings(scored),
         });
         return reply;
       });
