@@ -189,6 +189,19 @@ interface Measurement extends LoadResult {
   recordsPerSecond: number;
   serverCpuSeconds: number | null;
   serverRssMiB: number | null;
+  /** Kiln with its log on: predictions the log shed during the cell (journal full); null for the others. */
+  logDropped: number | null;
+}
+
+/** A Kiln server's prediction-log records in one state (`/metrics`), or null when it exports none. */
+async function logRecords(base: string, state: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const match = new RegExp(`^kiln_prediction_log_records\\{state="${state}"\\} (\\S+)$`, 'm').exec(text);
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 async function main() {
@@ -242,10 +255,12 @@ async function main() {
           await load(url, body.file, options.connections, options.warmup);
         }
         log(`${spec.label}, batch ${batch}: ${options.connections} connections for ${options.duration} s`);
+        const droppedBefore = await logRecords(server.base, 'dropped');
         const cpuBefore = cpuSeconds(server.pid);
         const result = await load(url, body.file, options.connections, options.duration);
         const cpuAfter = cpuSeconds(server.pid);
         const rss = rssBytes(server.pid);
+        const droppedAfter = await logRecords(server.base, 'dropped');
         const m: Measurement = {
           server: name,
           label: spec.label,
@@ -254,12 +269,14 @@ async function main() {
           recordsPerSecond: result.requestsPerSecond * batch,
           serverCpuSeconds: cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null,
           serverRssMiB: rss === null ? null : rss / 2 ** 20,
+          logDropped: droppedBefore === null || droppedAfter === null ? null : droppedAfter - droppedBefore,
         };
         measurements.push(m);
         log(
           `  ${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms, ` +
             `errors ${m.errors}, timeouts ${m.timeouts}, non-2xx ${m.non2xx}, ` +
-            `server CPU ${m.serverCpuSeconds?.toFixed(1)} s of ${m.seconds.toFixed(1)} s`,
+            `server CPU ${m.serverCpuSeconds?.toFixed(1)} s of ${m.seconds.toFixed(1)} s` +
+            (m.logDropped === null ? '' : `, log dropped ${m.logDropped}`),
         );
         await sleep(500);
       }
@@ -284,6 +301,7 @@ async function main() {
       'p99 ms'.padStart(7),
       'errors'.padStart(6),
       'non2xx'.padStart(6),
+      'dropped'.padStart(7),
       'x req/s'.padStart(8),
       'x p99'.padStart(6),
     ].join(' '),
@@ -302,13 +320,14 @@ async function main() {
         m.p99Ms.toFixed(2).padStart(7),
         String(m.errors + m.timeouts).padStart(6),
         String(m.non2xx).padStart(6),
+        (m.logDropped === null ? '—' : String(m.logDropped)).padStart(7),
         ratio(peer && m.requestsPerSecond / peer.requestsPerSecond).padStart(8),
         ratio(peer && m.p99Ms / peer.p99Ms).padStart(6),
       ].join(' '),
     );
   }
   lines.push(
-    "x req/s: throughput ÷ FastAPI's at the same batch size (higher is better); x p99: p99 ÷ FastAPI's (lower is better)",
+    "x req/s: throughput ÷ FastAPI's at the same batch size (higher is better); x p99: p99 ÷ FastAPI's (lower is better); dropped: predictions Kiln's log shed in the cell",
   );
   console.log(lines.join('\n'));
 
@@ -332,9 +351,9 @@ async function main() {
     table: lines,
   });
   log(`\nwrote ${path.relative(repoDir, out)}`);
-  const failed = measurements.filter((m) => m.errors + m.timeouts + m.non2xx > 0);
+  const failed = measurements.filter((m) => m.errors + m.timeouts + m.non2xx + (m.logDropped ?? 0) > 0);
   if (failed.length > 0) {
-    log(`errors or non-2xx answers in: ${failed.map((m) => `${m.server}/batch ${m.batch}`).join(', ')}`);
+    log(`errors, non-2xx answers or dropped log records in: ${failed.map((m) => `${m.server}/batch ${m.batch}`).join(', ')}`);
     process.exitCode = 1;
   }
 }

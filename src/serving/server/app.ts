@@ -126,7 +126,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       done(error as Error, undefined);
     }
   });
-  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
+  const metrics = createMetrics({
+    defaultMetrics: options.defaultMetrics,
+    predictionLog: options.predictionLog,
+  });
   const models = new ServedModels(metrics);
   const legacyLayouts: ServerContext['legacyLayouts'] = new WeakMap();
   const keys = new ApiKeys(options.apiKeyHashes ?? []);

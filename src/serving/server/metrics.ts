@@ -3,6 +3,7 @@
  * never collide). Label children are resolved once per served model version, not per request.
  */
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { PredictionLogStats } from '../../monitoring/prediction-log/index.js';
 import { FastCounter, FastHistogram } from './fast-metrics.js';
 
 export type Stage = 'validate' | 'transform' | 'predict' | 'postprocess';
@@ -34,9 +35,28 @@ export interface ServerMetrics {
   requestFinished(route: string, method: string, status: number, seconds: number): void;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
+export function createMetrics(
+  options: { defaultMetrics?: boolean; predictionLog?: { stats(): PredictionLogStats } } = {},
+): ServerMetrics {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const log = options.predictionLog;
+  // Read at scrape time: a log that sheds records (journal full) says so here, not only in a warning.
+  if (log)
+    new Gauge({
+      name: 'kiln_prediction_log_records',
+      help: 'Prediction-log records by state: pending (journaled, on their way) and spilled (waiting on disk) now; written, dropped (journal full or a disk error) and rejected (unstorable) since start',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        const stats = log.stats();
+        this.set({ state: 'pending' }, stats.pending);
+        this.set({ state: 'spilled' }, stats.spilled);
+        this.set({ state: 'written' }, stats.written);
+        this.set({ state: 'dropped' }, stats.dropped);
+        this.set({ state: 'rejected' }, stats.rejected ?? 0);
+      },
+    });
   const stageSeconds = new FastHistogram(
     'kiln_predict_stage_seconds',
     'Time spent in each stage of the predict path',

@@ -58,6 +58,12 @@ describe('kiln serve with a real prediction log', () => {
     const first = stored.find((r) => r.id === ids[0])!;
     expect(first.input).toMatchObject({ deposits: records[0].deposits, product: records[0].product });
     expect(first.version).toBeTruthy();
+    // /metrics says where the records are: all written, none pending, dropped or waiting on disk.
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const state = (name: string) =>
+      Number(new RegExp(`^kiln_prediction_log_records\\{state="${name}"\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    expect(state('written')).toBe(ids.length);
+    for (const name of ['pending', 'spilled', 'dropped', 'rejected']) expect(state(name), name).toBe(0);
     await app.close();
   });
 
