@@ -20,14 +20,14 @@
 #   -e KILN_ARTIFACTS_URI='s3://models/kiln?endpoint=http://s3:7480&region=us-east-1', secrets through
 #   KILN_POSTGRES_PASSWORD_FILE, KILN_S3_ACCESS_KEY_ID_FILE and KILN_S3_SECRET_ACCESS_KEY_FILE.
 #
-# npm is 10.8.2 (node:20's): npm 11 refuses this lockfile in `npm ci` (npm/cli#8805). No Docker engine
+# npm is 10.9.9 (npm 10, as node:22 ships it): npm 11 refuses this lockfile in `npm ci` (npm/cli#8805). No Docker engine
 # runs where Kiln is developed: test/examples/intent-posos-docker.test.ts runs these steps in a temporary
 # folder (clean installs, build, train, serve) to keep this file working.
 
-ARG NPM_VERSION=10.8.2
+ARG NPM_VERSION=10.9.9
 
 # dist/: every dependency (TypeScript included), then the compiler. Scripts are not needed to compile.
-FROM node:20-bookworm AS build
+FROM node:22-bookworm AS build
 ARG NPM_VERSION
 RUN npm --version | grep -qx "$NPM_VERSION" || npm install -g "npm@$NPM_VERSION"
 WORKDIR /src
@@ -40,14 +40,14 @@ RUN npm run build
 # Production dependencies only, and no install script runs: the native ones (@photostructure/sqlite,
 # onnxruntime-node, DuckDB) ship their binaries inside their npm packages, onnxruntime-node's script
 # would only download CUDA libraries, and the root's `prepare` is a build with the dev-only compiler.
-FROM node:20-bookworm AS deps
+FROM node:22-bookworm AS deps
 ARG NPM_VERSION
 RUN npm --version | grep -qx "$NPM_VERSION" || npm install -g "npm@$NPM_VERSION"
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
