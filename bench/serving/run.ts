@@ -353,7 +353,9 @@ async function main() {
   log(`\nwrote ${path.relative(repoDir, out)}`);
   const failed = measurements.filter((m) => m.errors + m.timeouts + m.non2xx + (m.logDropped ?? 0) > 0);
   if (failed.length > 0) {
-    log(`errors, non-2xx answers or dropped log records in: ${failed.map((m) => `${m.server}/batch ${m.batch}`).join(', ')}`);
+    log(
+      `errors, non-2xx answers or dropped log records in: ${failed.map((m) => `${m.server}/batch ${m.batch}`).join(', ')}`,
+    );
     process.exitCode = 1;
   }
 }

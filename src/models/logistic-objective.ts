@@ -1,4 +1,5 @@
 import type { CsrMatrix, DenseMatrix, Matrix } from '../data/matrix.js';
+import { addHessian, binaryPass, type ColumnLayout, columnLayout } from './logistic-binary.js';
 
 /** Row i's scores z[c] = x_i . coef[c] + intercept[c]; coef row-major kk x p. */
 export function linearScores(
@@ -33,34 +34,57 @@ export function linearScores(
 }
 
 /**
- * The objective divided by `scale` = C * sum_i s_i, and its gradient, in one pass over X. Dense rows go
- * in blocks of four: each coefficient is loaded once for four dot products (independent accumulators),
- * and the gradient is updated once per block, which halves the time of a row-at-a-time loop.
+ * The objective divided by `scale` = C * sum_i s_i, and its gradient, in one pass over X; binary
+ * problems also the Hessian (Newton-Cholesky). Binary passes run over a column layout (dense block and
+ * sparse rest, logistic-binary.ts). Multinomial dense rows go in blocks of four: each coefficient is
+ * loaded once for four dot products (independent accumulators), and the gradient is updated once per
+ * block, which halves the time of a row-at-a-time loop.
  * Parameters: the kk x p coefficients, class-major (feature-major for sparse multinomial input), then,
  * with an intercept, kk intercepts; `unpack` returns them class-major.
  */
 export class LogisticObjective {
   /** Multiply `evaluate` by this for scikit-learn's objective. */
   readonly scale: number;
-  private readonly weights: Float64Array;
-  private readonly sign: Float64Array;
+  /** Per row: s_i / sum_i s_i, and (binary) +1 / -1. */
+  readonly weights: Float64Array;
+  readonly sign: Float64Array;
   private readonly l2: number;
   /** Scores, then residuals d(loss)/d(score), of the rows in the current block: [row * kk + class]. */
   private readonly block: Float64Array;
   private readonly featureMajor: boolean;
+  /** Every row's scores at the point of the last `evaluate`: [row * kk + class]. */
+  readonly scores: Float64Array;
+  /**
+   * The matrix of the multinomial passes: a dense one that is mostly zeros (at most 30 %: one-hot
+   * columns) as CSR, whose passes touch only the nonzeros.
+   */
+  private readonly X: Matrix;
+  /** Stored nonzeros of the input matrix (the work of a pass). */
+  readonly nonzeros: number;
+  /** Binary: the columns laid out for its passes (logistic-binary.ts), and per row s_i q_i for `hessian`. */
+  private readonly layout?: ColumnLayout;
+  private curvature?: Float64Array;
 
   /**
    * @param labels class index per row in [0, kk) for multinomial, 0/1 for binary (kk = 1)
    * @param sampleWeights s_i per row (sample weight x class weight)
    */
   constructor(
-    private readonly X: Matrix,
+    X: Matrix,
     private readonly labels: Int32Array,
     sampleWeights: Float64Array,
     private readonly kk: number,
     private readonly fitIntercept: boolean,
     C: number,
   ) {
+    if (kk === 1) {
+      this.layout = columnLayout(X);
+      this.nonzeros = this.layout.nonzeros;
+      this.X = X;
+    } else {
+      this.nonzeros = X.kind === 'dense' ? denseNonzeros(X) : X.indptr[X.rows];
+      this.X = X.kind === 'dense' && this.nonzeros <= 0.3 * X.data.length ? toCsr(X, this.nonzeros) : X;
+    }
     let sum = 0;
     for (let i = 0; i < sampleWeights.length; i++) sum += sampleWeights[i];
     if (!(sum > 0)) throw new Error('logistic_regression: sample and class weights sum to zero');
@@ -69,15 +93,16 @@ export class LogisticObjective {
     this.weights = sampleWeights.map((s) => s / sum);
     this.sign = kk === 1 ? Float64Array.from(labels, (c) => (c === 1 ? 1 : -1)) : new Float64Array(0);
     this.block = new Float64Array(4 * kk);
-    this.featureMajor = kk > 1 && X.kind === 'csr';
+    this.featureMajor = kk > 1 && this.X.kind === 'csr';
+    this.scores = new Float64Array(X.rows * kk);
   }
 
   evaluate(w: Float64Array, grad: Float64Array): number {
     grad.fill(0);
     const { X, kk } = this;
     let loss: number;
-    if (kk === 1) {
-      loss = X.kind === 'dense' ? this.binaryDense(X, w, grad) : this.binaryCsr(X, w, grad);
+    if (this.layout) {
+      loss = binaryPass(this.layout, this, this.fitIntercept, w, grad);
     } else {
       loss = X.kind === 'dense' ? this.multinomialDense(X, w, grad) : this.multinomialCsr(X, w, grad);
     }
@@ -91,87 +116,9 @@ export class LogisticObjective {
     return loss + 0.5 * l2 * norm;
   }
 
-  private binaryDense(X: DenseMatrix, w: Float64Array, grad: Float64Array): number {
-    const { rows, cols: p, data } = X;
-    const { sign, weights, block: z } = this;
-    const b = this.fitIntercept ? w[p] : 0;
-    let loss = 0;
-    let gb = 0;
-    for (let i = 0; i < rows; i += 4) {
-      const count = Math.min(4, rows - i);
-      const o0 = i * p;
-      if (count === 4) {
-        const o1 = o0 + p;
-        const o2 = o1 + p;
-        const o3 = o2 + p;
-        let s0 = b;
-        let s1 = b;
-        let s2 = b;
-        let s3 = b;
-        for (let j = 0; j < p; j++) {
-          const wj = w[j];
-          s0 += data[o0 + j] * wj;
-          s1 += data[o1 + j] * wj;
-          s2 += data[o2 + j] * wj;
-          s3 += data[o3 + j] * wj;
-        }
-        z[0] = s0;
-        z[1] = s1;
-        z[2] = s2;
-        z[3] = s3;
-        loss += binaryTerms(z, sign, weights, i, 4);
-        const r0 = z[0];
-        const r1 = z[1];
-        const r2 = z[2];
-        const r3 = z[3];
-        gb += r0 + r1 + r2 + r3;
-        for (let j = 0; j < p; j++) {
-          grad[j] += r0 * data[o0 + j] + r1 * data[o1 + j] + r2 * data[o2 + j] + r3 * data[o3 + j];
-        }
-      } else {
-        for (let t = 0; t < count; t++) {
-          let s = b;
-          const o = o0 + t * p;
-          for (let j = 0; j < p; j++) s += data[o + j] * w[j];
-          z[t] = s;
-        }
-        loss += binaryTerms(z, sign, weights, i, count);
-        for (let t = 0; t < count; t++) {
-          const r = z[t];
-          const o = o0 + t * p;
-          gb += r;
-          for (let j = 0; j < p; j++) grad[j] += r * data[o + j];
-        }
-      }
-    }
-    if (this.fitIntercept) grad[p] = gb;
-    return loss;
-  }
-
-  private binaryCsr(X: CsrMatrix, w: Float64Array, grad: Float64Array): number {
-    const { rows, cols: p, indptr, indices, data } = X;
-    const { sign, weights, block: z } = this;
-    const b = this.fitIntercept ? w[p] : 0;
-    let loss = 0;
-    let gb = 0;
-    for (let i = 0; i < rows; i++) {
-      const start = indptr[i];
-      const end = indptr[i + 1];
-      let s = b;
-      for (let q = start; q < end; q++) s += data[q] * w[indices[q]];
-      z[0] = s;
-      loss += binaryTerms(z, sign, weights, i, 1);
-      const r = z[0];
-      gb += r;
-      for (let q = start; q < end; q++) grad[indices[q]] += r * data[q];
-    }
-    if (this.fitIntercept) grad[p] = gb;
-    return loss;
-  }
-
   private multinomialDense(X: DenseMatrix, w: Float64Array, grad: Float64Array): number {
     const { rows, cols: p, data } = X;
-    const { labels, weights, kk, block: z } = this;
+    const { labels, weights, kk, block: z, scores } = this;
     const bo = kk * p;
     const fitIntercept = this.fitIntercept;
     let loss = 0;
@@ -201,6 +148,7 @@ export class LogisticObjective {
           z[2 * kk + c] = s2;
           z[3 * kk + c] = s3;
         }
+        scores.set(z, i * kk);
         loss += softmaxTerms(z, labels, weights, i, 4, kk);
         for (let c = 0; c < kk; c++) {
           const r0 = z[c];
@@ -223,6 +171,7 @@ export class LogisticObjective {
             z[t * kk + c] = s;
           }
         }
+        scores.set(z.subarray(0, count * kk), i * kk);
         loss += softmaxTerms(z, labels, weights, i, count, kk);
         for (let t = 0; t < count; t++) {
           const o = o0 + t * p;
@@ -245,7 +194,7 @@ export class LogisticObjective {
    */
   private multinomialCsr(X: CsrMatrix, w: Float64Array, grad: Float64Array): number {
     const { rows, cols: p, indptr, indices, data } = X;
-    const { labels, weights, kk, block: z } = this;
+    const { labels, weights, kk, block: z, scores } = this;
     const bo = kk * p;
     const fitIntercept = this.fitIntercept;
     const tail = kk - (kk % 4);
@@ -276,6 +225,7 @@ export class LogisticObjective {
         for (let q = start; q < end; q++) s += data[q] * w[indices[q] * kk + c];
         z[c] = s;
       }
+      scores.set(z.subarray(0, kk), i * kk);
       loss += softmaxTerms(z, labels, weights, i, 1, kk);
       if (fitIntercept) for (let c = 0; c < kk; c++) grad[bo + c] += z[c];
       for (let c = 0; c < tail; c += 4) {
@@ -322,29 +272,55 @@ export class LogisticObjective {
     const intercept = this.fitIntercept ? w.slice(kk * p, kk * p + kk) : new Float64Array(kk);
     return { coef, intercept };
   }
+  /**
+   * Binary only: the Hessian of `evaluate` at the point of its last call, into the lower triangle of
+   * H (row-major d x d, d = p, plus 1 for the intercept, last): sum_i s_i q_i x_i x_i' with
+   * q_i = sigma(z_i) (1 - sigma(z_i)) from the cached scores, plus the penalty on the coefficients.
+   */
+  hessian(H: Float64Array): void {
+    const { X, weights, scores, layout } = this;
+    if (!layout) throw new Error('logistic_regression: the Hessian is implemented for binary problems');
+    const p = X.cols;
+    const d = p + (this.fitIntercept ? 1 : 0);
+    this.curvature ??= new Float64Array(X.rows);
+    const q = this.curvature;
+    for (let i = 0; i < X.rows; i++) {
+      const e = Math.exp(-Math.abs(scores[i]));
+      q[i] = (weights[i] * e) / ((1 + e) * (1 + e));
+    }
+    H.fill(0);
+    addHessian(layout, q, H, d);
+    if (this.fitIntercept) {
+      let sum = 0;
+      for (let i = 0; i < X.rows; i++) sum += q[i];
+      H[p * d + p] = sum;
+    }
+    for (let j = 0; j < p; j++) H[j * d + j] += this.l2;
+  }
 }
 
-/**
- * Binary terms of rows i .. i+count-1 with scores z[t]: returns sum_t s log(1 + exp(-y z)) and
- * overwrites z[t] with its derivative -y s / (1 + exp(y z)); one exp per row, no overflow either side.
- */
-function binaryTerms(
-  z: Float64Array,
-  sign: Float64Array,
-  weights: Float64Array,
-  i: number,
-  count: number,
-): number {
-  let loss = 0;
-  for (let t = 0; t < count; t++) {
-    const si = weights[i + t];
-    const yi = sign[i + t];
-    const m = yi * z[t];
-    const e = Math.exp(-Math.abs(m));
-    loss += si * (Math.log1p(e) + (m > 0 ? 0 : -m));
-    z[t] = (-yi * si * (m > 0 ? e : 1)) / (1 + e);
+function denseNonzeros(X: DenseMatrix): number {
+  let nonzeros = 0;
+  for (let q = 0; q < X.data.length; q++) if (X.data[q] !== 0) nonzeros++;
+  return nonzeros;
+}
+
+/** denseToCsr (data/matrix.ts) in one pass, the nonzeros being counted already. */
+function toCsr(X: DenseMatrix, nonzeros: number): CsrMatrix {
+  const { rows, cols, data } = X;
+  const indptr = new Int32Array(rows + 1);
+  const indices = new Int32Array(nonzeros);
+  const values = new Float64Array(nonzeros);
+  let k = 0;
+  for (let i = 0, q = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++, q++) {
+      if (data[q] === 0) continue;
+      indices[k] = j;
+      values[k++] = data[q];
+    }
+    indptr[i + 1] = k;
   }
-  return loss;
+  return { kind: 'csr', rows, cols, indptr, indices, data: values };
 }
 
 /**

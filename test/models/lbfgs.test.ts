@@ -61,6 +61,21 @@ describe('minimizeLbfgs', () => {
     expect(r.gradientNorm).toBeGreaterThan(0);
   });
 
+  it("stops when the caller's test says so, with its reason, only after the built-in tests", async () => {
+    let checks = 0;
+    const r = await minimizeLbfgs(quadratic(20, 100), new Float64Array(20), {
+      gtol: 0,
+      ftol: 0,
+      stop: () => (++checks === 3 ? 'enough' : undefined),
+    });
+    expect(r).toMatchObject({ converged: true, message: 'enough', iterations: 3 });
+    const gradientFirst = await minimizeLbfgs(quadratic(3, 10), new Float64Array(3), {
+      gtol: 1e30,
+      stop: () => 'never asked',
+    });
+    expect(gradientFirst.message).toBe('gradient below gtol');
+  });
+
   it('reports non-convergence at maxIter', async () => {
     const r = await minimizeLbfgs(rosenbrock(4), new Float64Array(4).fill(-1.2), {
       maxIter: 3,

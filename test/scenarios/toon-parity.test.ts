@@ -74,7 +74,14 @@ describe.skipIf(!hasSharedDataset('toon-propensity'))('toon-propensity parity wi
     expect(optimalObjective).toBeLessThanOrEqual(reference.objective);
     expect(Math.abs(optimalObjective - reference.objective) / reference.objective).toBeLessThan(1e-6);
 
-    const sklearn121 = { ...project.model.params, tol: 1e-12, ftol: 2.220446049250313e-9 };
+    // scikit-learn 1.2.1's path: its solver (L-BFGS) and its stopping rule alone (no score test).
+    const sklearn121 = {
+      ...project.model.params,
+      solver: 'lbfgs',
+      scoreTol: 0,
+      tol: 1e-12,
+      ftol: 2.220446049250313e-9,
+    };
     const model = await family.fit(X, codes, {
       params: family.params.parse(sklearn121),
       task: 'binary',

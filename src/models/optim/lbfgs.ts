@@ -17,6 +17,12 @@ export interface LbfgsOptions {
   /** Function evaluations allowed per line search. */
   maxLineSearch?: number;
   /**
+   * Checked after each accepted iteration that the gradient and ftol tests did not end (the last call
+   * of the objective was at the new point): a reason to stop, the fit having converged by the
+   * caller's measure, or undefined to go on.
+   */
+  stop?: () => string | undefined;
+  /**
    * Called after each accepted iteration with the iteration count and objective value; awaited, so it
    * can yield to the event loop, and it may throw to stop (an aborted fit).
    */
@@ -234,6 +240,12 @@ export async function minimizeLbfgs(
     } else if (fPrev - f <= ftol * Math.max(Math.abs(fPrev), Math.abs(f), 1)) {
       converged = true;
       message = 'relative reduction of the objective below ftol';
+    } else {
+      const reason = options.stop?.();
+      if (reason) {
+        converged = true;
+        message = reason;
+      }
     }
     await options.onIteration?.(iterations, f);
   }
