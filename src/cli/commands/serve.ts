@@ -10,7 +10,6 @@ import {
   openProjectBackends,
 } from '../../registry/index.js';
 import { ENGINE_NAMES, type EngineName } from '../../scoring/engine.js';
-import { buildServer } from '../../serving/server/app.js';
 import {
   DEFAULT_LIMITS,
   DEFAULT_PREDICTION_LOG,
@@ -237,6 +236,9 @@ Examples:
                 `cannot open the prediction log ${describeArtifactStore(logUri)}: ${error.message}`,
               );
             });
+      // Imported here, not at the top: the HTTP stack is the CLI's heaviest import, and every other
+      // command would pay for it at start-up.
+      const { buildServer } = await import('../../serving/server/app.js');
       const app = buildServer({
         sources,
         predictionLog,

@@ -3,7 +3,7 @@ import type { PackagedModel } from '../../packaging/load.js';
 import { exportPipelineToOnnx, onnxOutputName } from '../../packaging/onnx.js';
 import type { Engine, EngineName } from '../engine.js';
 import { jsEngine } from './js.js';
-import { OnnxEngine, type OnnxEngineOptions } from './onnx.js';
+import type { OnnxEngineOptions } from './onnx.js';
 
 /**
  * An engine for a loaded package. `onnx` runs the package's `model.onnx` when it has one, else a graph
@@ -17,6 +17,8 @@ export async function createEngine(
   options: Pick<OnnxEngineOptions, 'intraOpNumThreads'> = {},
 ): Promise<Engine> {
   if (name === 'js') return jsEngine(model);
+  // onnxruntime loads only for the engine that uses it.
+  const { OnnxEngine } = await import('./onnx.js');
   const graph = model.manifest.model.onnx;
   return OnnxEngine.create(graph ? path.join(model.dir, graph) : exportPipelineToOnnx(model), {
     ...options,
