@@ -63,7 +63,8 @@ describe('BufferedPredictionLog', () => {
     expect(backend.calls).toBe(0);
     expect(log.stats().pending).toBe(25);
     await log.flush();
-    expect(backend.calls).toBe(3);
+    // 25 behind: one bite (a writer that is behind takes up to 10 batches per write).
+    expect(backend.calls).toBe(1);
     expect(backend.acknowledged).toEqual(records(25).map((r) => r.id));
     expect(log.stats()).toMatchObject({ pending: 0, spilled: 0, written: 25, failures: 0, dropped: 0 });
   });
@@ -222,6 +223,39 @@ describe('BufferedPredictionLog', () => {
     await log.flush();
     expect([...backend.acknowledged].sort()).toEqual(records(110).map((r) => r.id));
     expect(log.stats()).toMatchObject({ pending: 0, spilled: 0, written: 110, dropped: 0 });
+  });
+
+  it('asks callers to wait (room) while a healthy backend is behind, never while it is down; drops nothing', async () => {
+    const backend = new SwitchableBackend();
+    let release!: () => void;
+    backend.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const log = await openLog(backend, { bufferDir: tempDir(), batchSize: 10, maxBacklogRecords: 40 });
+    for (const r of records(40)) log.append(r);
+    expect(log.room()).toBeUndefined(); // at the bound, not over it
+    log.append(prediction(40));
+    const room = log.room();
+    expect(room).toBeInstanceOf(Promise);
+    expect(log.room()).toBe(room); // one promise for every waiter
+    let freed = false;
+    void room!.then(() => {
+      freed = true;
+    });
+    await vi.waitFor(() => expect(backend.calls).toBeGreaterThanOrEqual(1));
+    expect(freed).toBe(false); // the writer is held: still behind
+    release();
+    await vi.waitFor(() => expect(freed).toBe(true)); // back under the bound
+    expect(log.stats().written).toBeGreaterThanOrEqual(1);
+
+    // A backend that fails does not hold answers back: the journal absorbs.
+    backend.failing = true;
+    for (const r of records(60, 100)) log.append(r);
+    await log.flush();
+    expect(log.room()).toBeUndefined();
+    backend.failing = false;
+    await log.flush();
+    expect(log.stats()).toMatchObject({ pending: 0, spilled: 0, written: 101, dropped: 0 });
   });
 
   it('counts a hung backend write as a failure after writeTimeoutMs and spills the batch', async () => {

@@ -42,6 +42,11 @@ export interface BufferedLogOptions {
   intervalMs?: number;
   /** Records kept in memory for the writer; beyond it they are read back from the journal. */
   maxQueueRecords?: number;
+  /**
+   * Records waiting for a healthy backend beyond which `room()` asks callers to wait (default 10
+   * batches): small, since a caller's wait is about this backlog over the backend's write rate.
+   */
+  maxBacklogRecords?: number;
   /** Backoff between retries of a failing backend: doubles from `retryInitialMs` up to `retryMaxMs`. */
   retryInitialMs?: number;
   retryMaxMs?: number;
@@ -81,6 +86,9 @@ const WARNING_TEXT: Record<WarningKind, string> = {
  * every `orphanScanMs`, and ingested into the log they name, never into another one; a live
  * process's folder is never touched.
  *
+ * While the backend is healthy but behind, `room()` makes callers wait (backpressure) rather than let
+ * the journal fill: a server then answers at its log's pace, and nothing is dropped.
+ *
  * `flush()` tries the backend once right away, even while backing off: it resolves when everything
  * journaled is in the backend, or the backend failed again (then `stats().spilled > 0`).
  * `hasPrediction()` looks an id up in the journal, then in the backend. `feedback()` writes through
@@ -97,6 +105,10 @@ export class BufferedPredictionLog implements PredictionLog {
   private retryAt = 0;
   /** Records journaled since the last pump started: a batch's worth kicks one. */
   private fresh = 0;
+  /** Records this process journaled that the backend does not hold yet. */
+  private unwritten = 0;
+  private readonly maxBacklog: number;
+  private roomWaiters: { promise: Promise<void>; resolve: () => void } | undefined;
   private pumping = false;
   private pumpChain: Promise<void> = Promise.resolve();
   private kickScheduled = false;
@@ -126,6 +138,7 @@ export class BufferedPredictionLog implements PredictionLog {
     options: BufferedLogOptions,
   ) {
     this.batchSize = options.batchSize ?? 500;
+    this.maxBacklog = options.maxBacklogRecords ?? 10 * this.batchSize;
     this.retryInitialMs = options.retryInitialMs ?? 500;
     this.retryMaxMs = options.retryMaxMs ?? 30_000;
     this.writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
@@ -196,7 +209,28 @@ export class BufferedPredictionLog implements PredictionLog {
       return;
     }
     this.fresh += lines.length;
+    this.unwritten += lines.length;
     if (this.fresh >= this.batchSize) this.kick();
+  }
+
+  room(): Promise<void> | undefined {
+    if (this.unwritten <= this.maxBacklog || !this.healthy || this.closed) return undefined;
+    if (!this.roomWaiters) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.roomWaiters = { promise, resolve };
+      this.kick();
+    }
+    return this.roomWaiters.promise;
+  }
+
+  /** Lets waiting callers go: the writer caught up, the backend failed (the journal absorbs), or closing. */
+  private releaseRoom(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = undefined;
+    waiters?.resolve();
   }
 
   /**
@@ -266,6 +300,7 @@ export class BufferedPredictionLog implements PredictionLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.releaseRoom();
     clearInterval(this.timer);
     await this.runPump(true);
     await this.orphanWork;
@@ -309,10 +344,15 @@ export class BufferedPredictionLog implements PredictionLog {
     try {
       if (!(force || this.healthy || Date.now() >= this.retryAt)) return;
       for (;;) {
-        const next = await this.area.nextBatch(this.batchSize);
+        // Behind, the writer takes bigger bites: fewer transactions and round trips per record.
+        const next = await this.area.nextBatch(
+          Math.max(this.batchSize, Math.min(this.unwritten, 10 * this.batchSize)),
+        );
         if (!next) return;
         if (!(await this.write(next.lines))) return;
         await this.area.ingested(next.segment, next.lines.length);
+        this.unwritten = Math.max(0, this.unwritten - next.lines.length);
+        if (this.unwritten <= this.maxBacklog) this.releaseRoom();
       }
     } catch (error) {
       this.warn('diskErrors', 1, (error as Error).message);
@@ -337,6 +377,7 @@ export class BufferedPredictionLog implements PredictionLog {
           'prediction log backend failing: keeping records in the journal and retrying',
         );
       this.healthy = false;
+      this.releaseRoom();
       return false;
     }
     this.written += lines.length;

@@ -53,6 +53,13 @@ export interface PredictionLog {
    */
   append(...records: PredictionRecord[]): void;
   /**
+   * Backpressure: undefined while the backend keeps up; when more records wait for a healthy backend
+   * than a few batches, a promise that resolves once the writer is back under that bound. A
+   * server awaits it before answering, so it answers no faster than its log writes instead of
+   * dropping records; while the backend is down it stays undefined and the journal absorbs.
+   */
+  room(): Promise<void> | undefined;
+  /**
    * Whether a prediction of `model` with this id is in the log or on its way there (an answer just
    * sent is in this process's journal, not yet in the backend); rejects when the backend cannot say.
    */

@@ -76,15 +76,16 @@ export function sendTooMany(reply: FastifyReply, n: number, max: number): Fastif
 /**
  * Appends one log entry per scored row to the log's journal: called before the response is sent, so
  * an answered prediction is on its way to the log even if the process dies as the answer goes out.
+ * Returns the log's backpressure (`room()`): the caller awaits it before answering.
  */
 export function logPredictions(
   context: ServerContext,
   live: LiveModel,
   scored: Scored,
   startedAt: number,
-): void {
+): Promise<void> | undefined {
   const { log } = context;
-  if (!log) return;
+  if (!log) return undefined;
   const { ids, table } = scored;
   const time = new Date().toISOString();
   const latencyMs = performance.now() - startedAt;
@@ -101,4 +102,5 @@ export function logPredictions(
     };
   }
   log.append(...records);
+  return log.room();
 }

@@ -111,6 +111,9 @@ export class MemoryLog implements PredictionLog {
   append(...records: PredictionRecord[]): void {
     this.predictions.push(...records);
   }
+  room(): undefined {
+    return undefined;
+  }
   async hasPrediction(id: string, model: string): Promise<boolean> {
     return this.predictions.some((p) => p.id === id && p.model === model);
   }

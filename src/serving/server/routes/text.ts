@@ -108,7 +108,8 @@ export function textRoutes(context: ServerContext, routes: readonly TextRoute[])
               top,
             };
           });
-          logPredictions(context, live, scored, startedAt);
+          const room = logPredictions(context, live, scored, startedAt);
+          if (room) await room;
           reply.send(
             single
               ? { model: live.model.name, version: live.model.version, ...answers[0] }

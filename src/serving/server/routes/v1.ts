@@ -138,7 +138,8 @@ async function answer(
   const startedAt = performance.now();
   const outcome = await predictRows(live, rows.rows, layout, rows.rowPath, context.predict);
   if (!outcome.ok) return sendInvalid(reply, outcome.errors, outcome.omitted);
-  logPredictions(context, live, outcome.scored, startedAt);
+  const room = logPredictions(context, live, outcome.scored, startedAt);
+  if (room) await room;
   if (rows.positional) reply.send(instancesResponse(live, outcome.scored));
   else reply.type('application/json; charset=utf-8').send(recordsJson(live, outcome.scored));
   return reply;

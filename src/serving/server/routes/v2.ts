@@ -185,7 +185,8 @@ export function v2Routes(context: ServerContext) {
           shape: shapeOf(o, n),
           data: o.data(scored),
         }));
-        logPredictions(context, live, scored, startedAt);
+        const room = logPredictions(context, live, scored, startedAt);
+        if (room) await room;
         reply.send({
           model_name: live.model.name,
           model_version: live.model.version,
