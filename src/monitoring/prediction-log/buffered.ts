@@ -20,6 +20,7 @@ import type {
   PredictionRecord,
 } from './log.js';
 import { openPredictionBackend } from './open-backend.js';
+import { ThrottledWarnings } from './warnings.js';
 
 export type { PredictionLogLogger } from './log.js';
 
@@ -63,15 +64,6 @@ export interface BufferedLogOptions {
 export class PredictionLogUnavailableError extends Error {
   override readonly name = 'PredictionLogUnavailableError';
 }
-
-type WarningKind = 'dropped' | 'rejected' | 'lost' | 'diskErrors';
-
-const WARNING_TEXT: Record<WarningKind, string> = {
-  dropped: 'record(s) dropped: the journal is full',
-  lost: 'record(s) lost from the journal',
-  rejected: 'record(s) refused',
-  diskErrors: 'journal error(s); its records stay on disk and are retried',
-};
 
 /**
  * The batching writer over a local journal. `append` writes the record to this process's journal
@@ -120,12 +112,11 @@ export class BufferedPredictionLog implements PredictionLog {
   private nextScanAt = 0;
   private scanRetryMs = 0;
   private readonly timer: NodeJS.Timeout;
-  private readonly warnings = new Map<WarningKind, { count: number; last: number; detail: string }>();
+  private readonly warnings: ThrottledWarnings;
   private readonly batchSize: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private readonly writeTimeoutMs: number;
-  private readonly warnIntervalMs: number;
   private readonly orphanScanMs: number;
   private readonly logger: PredictionLogLogger;
   private readonly openBackend: (uri: string, baseDir: string) => Promise<PredictionBackend>;
@@ -142,11 +133,14 @@ export class BufferedPredictionLog implements PredictionLog {
     this.retryInitialMs = options.retryInitialMs ?? 500;
     this.retryMaxMs = options.retryMaxMs ?? 30_000;
     this.writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
-    this.warnIntervalMs = options.warnIntervalMs ?? 10_000;
     this.orphanScanMs = options.orphanScanMs ?? 30_000;
     this.openBackend = options.openBackend ?? openPredictionBackend;
     this.logger =
       options.logger ?? pino({ name: 'kiln.prediction-log' }, pino.destination({ fd: 2, sync: false }));
+    this.warnings = new ThrottledWarnings(this.logger, options.warnIntervalMs ?? 10_000, () => ({
+      totalDropped: this.dropped,
+      totalRejected: this.rejected,
+    }));
     this.timer = setInterval(() => this.tick(), options.intervalMs ?? 200);
     // The log must not keep a process alive; close() is what flushes on shutdown.
     this.timer.unref();
@@ -176,7 +170,7 @@ export class BufferedPredictionLog implements PredictionLog {
   append(...records: PredictionRecord[]): void {
     if (this.closed) {
       this.rejected += records.length;
-      this.warn('rejected', records.length, 'the log is closed');
+      this.warnings.add('rejected', records.length, 'the log is closed');
       return;
     }
     const lines: string[] = [];
@@ -184,14 +178,14 @@ export class BufferedPredictionLog implements PredictionLog {
       const problem = predictionProblem(record);
       if (problem) {
         this.rejected++;
-        this.warn('rejected', 1, problem);
+        this.warnings.add('rejected', 1, problem);
         continue;
       }
       try {
         lines.push(`${JSON.stringify(record)}\n`);
       } catch {
         this.rejected++;
-        this.warn('rejected', 1, 'record is not JSON-serializable');
+        this.warnings.add('rejected', 1, 'record is not JSON-serializable');
       }
     }
     if (lines.length === 0) return;
@@ -200,12 +194,12 @@ export class BufferedPredictionLog implements PredictionLog {
       outcome = this.area.append(lines);
     } catch (error) {
       this.dropped += lines.length;
-      this.warn('lost', lines.length, `journal write failed: ${(error as Error).message}`);
+      this.warnings.add('lost', lines.length, `journal write failed: ${(error as Error).message}`);
       return;
     }
     if (outcome === 'full') {
       this.dropped += lines.length;
-      this.warn('dropped', lines.length, `journal full (${this.area.bytes} bytes)`);
+      this.warnings.add('dropped', lines.length, `journal full (${this.area.bytes} bytes)`);
       return;
     }
     this.fresh += lines.length;
@@ -310,7 +304,7 @@ export class BufferedPredictionLog implements PredictionLog {
         { backend: this.backend.uri, pending, folder: this.area.dir },
         'prediction log: records not yet in the backend stay in the journal; the next start ingests them',
       );
-    this.reportWarnings(true);
+    this.warnings.report(true);
     await this.backend.close();
   }
 
@@ -325,7 +319,7 @@ export class BufferedPredictionLog implements PredictionLog {
   }
 
   private tick(): void {
-    this.reportWarnings(false);
+    this.warnings.report(false);
     if (!this.scanning && Date.now() >= this.nextScanAt) void this.scan();
     if (this.pumping) return;
     const retryDue = this.healthy || Date.now() >= this.retryAt;
@@ -355,7 +349,7 @@ export class BufferedPredictionLog implements PredictionLog {
         if (this.unwritten <= this.maxBacklog) this.releaseRoom();
       }
     } catch (error) {
-      this.warn('diskErrors', 1, (error as Error).message);
+      this.warnings.add('diskErrors', 1, (error as Error).message);
     } finally {
       this.pumping = false;
     }
@@ -420,7 +414,7 @@ export class BufferedPredictionLog implements PredictionLog {
       for (const orphan of claimed) ok = (await this.ingestOrphan(orphan)) && ok;
     } catch (error) {
       ok = false;
-      this.warn('diskErrors', 1, (error as Error).message);
+      this.warnings.add('diskErrors', 1, (error as Error).message);
     } finally {
       counted();
       this.scanRetryMs = ok ? 0 : Math.min(this.retryMaxMs, this.scanRetryMs * 2 || this.retryInitialMs);
@@ -457,7 +451,7 @@ export class BufferedPredictionLog implements PredictionLog {
         }
         if (corrupt) {
           this.dropped += corrupt;
-          this.warn('lost', corrupt, `${file}: unreadable lines (a machine crash mid-write)`);
+          this.warnings.add('lost', corrupt, `${file}: unreadable lines (a machine crash mid-write)`);
         }
         await unlink(file);
       }
@@ -484,29 +478,5 @@ export class BufferedPredictionLog implements PredictionLog {
       );
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-  }
-
-  /** Counts a drop or refusal; logs at most once per interval per kind, with the count since the last. */
-  private warn(kind: WarningKind, count: number, detail: string): void {
-    const entry = this.warnings.get(kind) ?? { count: 0, last: 0, detail };
-    entry.count += count;
-    entry.detail = detail;
-    this.warnings.set(kind, entry);
-    if (Date.now() - entry.last >= this.warnIntervalMs) this.emit(kind, entry);
-  }
-
-  private reportWarnings(all: boolean): void {
-    const now = Date.now();
-    for (const [kind, entry] of this.warnings)
-      if (entry.count && (all || now - entry.last >= this.warnIntervalMs)) this.emit(kind, entry);
-  }
-
-  private emit(kind: WarningKind, entry: { count: number; last: number; detail: string }): void {
-    this.logger.warn(
-      { [kind]: entry.count, totalDropped: this.dropped, totalRejected: this.rejected, detail: entry.detail },
-      `prediction log: ${entry.count} ${WARNING_TEXT[kind]}`,
-    );
-    entry.count = 0;
-    entry.last = Date.now();
   }
 }
