@@ -6,6 +6,7 @@
  * problem) and a d^3 / 6 factorisation, where L-BFGS needs hundreds of cheaper ones. This is
  * scikit-learn's `newton-cholesky` solver.
  */
+import type { LbfgsResult } from './lbfgs.js';
 
 export interface NewtonProblem {
   /** f(x), writing the gradient at x into `gradient` (every entry). */
@@ -27,16 +28,8 @@ export interface NewtonOptions {
   onIteration?: (iteration: number, value: number) => Promise<void> | void;
 }
 
-export interface NewtonResult {
-  x: Float64Array;
-  value: number;
-  /** Max-abs gradient at `x`. */
-  gradientNorm: number;
-  iterations: number;
-  functionEvaluations: number;
-  converged: boolean;
-  message: string;
-}
+/** The same result as L-BFGS's, so callers treat both solvers alike. */
+export type NewtonResult = LbfgsResult;
 
 const EPS = 2.220446049250313e-16;
 /** Sufficient decrease of the Armijo condition, as L-BFGS-B's line search. */
