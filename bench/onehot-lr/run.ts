@@ -43,6 +43,15 @@ interface Outcome {
   iterations: string;
 }
 
+/** Both sides print the same JSON summary; only their iteration counts differ in form. */
+function outcome(
+  seconds: number,
+  out: { cv_s: number; final_fit_s: number; roc_auc_mean: number },
+  iterations: string,
+): Outcome {
+  return { cv: out.cv_s, fit: out.final_fit_s, total: seconds, auc: out.roc_auc_mean, iterations };
+}
+
 function timed(command: string, args: string[]): { seconds: number; stdout: string } {
   const started = process.hrtime.bigint();
   const stdout = execFileSync(command, args, {
@@ -63,25 +72,13 @@ const sklearn = (solver: string) => (): Outcome => {
     solver,
   ]);
   const out = JSON.parse(run.stdout);
-  return {
-    cv: out.cv_s,
-    fit: out.final_fit_s,
-    total: run.seconds,
-    auc: out.roc_auc_mean,
-    iterations: (out.iterations as number[]).join(' '),
-  };
+  return outcome(run.seconds, out, (out.iterations as number[]).join(' '));
 };
 
 const kilnLibrary = (): Outcome => {
   const run = timed(process.execPath, ['--import', 'tsx', path.join(here, 'kiln-side.ts'), foldsFile]);
   const out = JSON.parse(run.stdout);
-  return {
-    cv: out.cv_s,
-    fit: out.final_fit_s,
-    total: run.seconds,
-    auc: out.roc_auc_mean,
-    iterations: out.iterations,
-  };
+  return outcome(run.seconds, out, out.iterations);
 };
 
 const kilnTrain = (): Outcome => {
