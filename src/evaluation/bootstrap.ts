@@ -4,7 +4,8 @@
  * A replicate draws n row indices with replacement; the built-in metrics evaluate it as per-row
  * counts (a multinomial weight vector) against work done once: scores sorted once for ROC AUC and
  * average precision, labels predicted once for the confusion-matrix metrics, per-row losses once for
- * log loss. Each replicate is then one O(n) pass (O(n k) for multiclass AUCs), with no re-sort.
+ * log loss. Each replicate is then one O(n) pass (O(n k) for multiclass AUCs), with no re-sort; for
+ * a binary ranking the counts are kept by sorted position, so that pass reads memory in order.
  */
 import { Random } from '../util/random.js';
 import {
@@ -19,6 +20,7 @@ import {
   rankingMetrics,
   rowLogLoss,
 } from './metrics.js';
+import { sortedRankAreas } from './ranking.js';
 import { type EvaluationInput, getMetric } from './registry.js';
 
 export interface BootstrapOptions {
@@ -46,7 +48,7 @@ export interface BootstrapInterval {
 function resample(
   n: number,
   options: BootstrapOptions,
-  evaluate: (indices: Int32Array, counts: Int32Array) => number,
+  evaluate: (draws: Int32Array) => number,
 ): { values: number[]; replicates: number; level: number } {
   const replicates = options.replicates ?? 1000;
   const level = options.level ?? 0.95;
@@ -55,20 +57,22 @@ function resample(
   if (!(level > 0 && level < 1)) throw new Error(`bootstrap level must be in (0, 1), got ${level}`);
   if (n === 0) throw new Error('bootstrap needs at least one row');
   const rng = new Random(options.seed);
-  const indices = new Int32Array(n);
-  const counts = new Int32Array(n);
+  const draws = new Int32Array(n);
   const values: number[] = [];
   for (let r = 0; r < replicates; r++) {
-    counts.fill(0);
-    for (let i = 0; i < n; i++) {
-      const j = rng.below(n);
-      indices[i] = j;
-      counts[j]++;
-    }
-    const value = evaluate(indices, counts);
+    rng.fillBelow(n, draws);
+    const value = evaluate(draws);
     if (!Number.isNaN(value)) values.push(value);
   }
   return { values, replicates, level };
+}
+
+/** Per-slot counts of a replicate's draws, into `counts`; `slotOf` maps a row to its slot (default: itself). */
+function countDraws(draws: Int32Array, counts: Int32Array, slotOf?: Int32Array): Int32Array {
+  counts.fill(0);
+  if (slotOf === undefined) for (let i = 0; i < draws.length; i++) counts[draws[i]]++;
+  else for (let i = 0; i < draws.length; i++) counts[slotOf[draws[i]]]++;
+  return counts;
 }
 
 function interval(
@@ -106,14 +110,8 @@ export function bootstrapMetric(
   metric: string,
   options: BootstrapOptions,
 ): BootstrapInterval {
-  const evaluate = weightedMetric(input, metric);
-  const estimate = evaluate(undefined);
-  return interval(
-    metric,
-    estimate,
-    options.seed,
-    resample(input.yTrue.length, options, (_, counts) => evaluate(counts)),
-  );
+  const { estimate, replicate } = weightedMetric(input, metric);
+  return interval(metric, estimate, options.seed, resample(input.yTrue.length, options, replicate));
 }
 
 /**
@@ -166,37 +164,55 @@ export function bootstrapStatistic(
   options: BootstrapOptions & { metric?: string },
 ): BootstrapInterval {
   const estimate = statistic(Int32Array.from({ length: n }, (_, i) => i));
-  return interval(
-    options.metric ?? 'statistic',
-    estimate,
-    options.seed,
-    resample(n, options, (indices) => statistic(indices)),
-  );
+  return interval(options.metric ?? 'statistic', estimate, options.seed, resample(n, options, statistic));
 }
 
-function weightedMetric(input: ClassificationInput, metric: string): (counts?: Int32Array) => number {
+/** A built-in metric on all rows, and on a replicate's draws through its weighted pass. */
+function weightedMetric(
+  input: ClassificationInput,
+  metric: string,
+): { estimate: number; replicate: (draws: Int32Array) => number } {
   const { n, k, positive } = checkInput(input);
   const info = METRICS[metric];
   if (info === undefined || (info.binaryOnly && positive === null)) {
     const known = Object.keys(METRICS).filter((name) => positive !== null || !METRICS[name].binaryOnly);
     throw new Error(`cannot bootstrap unknown metric "${metric}"; available: ${known.join(', ')}`);
   }
+  const counts = new Int32Array(n);
+  const byRow = (evaluate: (weights?: Int32Array) => number) => ({
+    estimate: evaluate(undefined),
+    replicate: (draws: Int32Array) => evaluate(countDraws(draws, counts)),
+  });
   if (metric === 'roc_auc' || metric === 'pr_auc') {
     const rankings = classRankings(input);
-    return (counts) => rankingMetrics(rankings, counts)[metric];
+    if (rankings.length === 1) {
+      const { ranking } = rankings[0];
+      const positionOf = new Int32Array(n);
+      for (let p = 0; p < n; p++) positionOf[ranking.order[p]] = p;
+      const averagePrecision = metric === 'pr_auc';
+      const area = (weightsAt?: Int32Array) => {
+        const areas = sortedRankAreas(ranking, weightsAt, { averagePrecision });
+        return averagePrecision ? areas.averagePrecision : areas.rocAuc;
+      };
+      return { estimate: area(), replicate: (draws) => area(countDraws(draws, counts, positionOf)) };
+    }
+    return byRow((weights) => rankingMetrics(rankings, weights)[metric]);
   }
   if (metric === 'log_loss') {
     const losses = rowLogLoss(input);
-    return (counts) => {
+    return byRow((weights) => {
       let sum = 0;
-      for (let i = 0; i < n; i++) sum += counts === undefined ? losses[i] : counts[i] * losses[i];
+      for (let i = 0; i < n; i++) sum += weights === undefined ? losses[i] : weights[i] * losses[i];
       return sum / n;
-    };
+    });
   }
   const yPred = predictLabels(input);
   const key = metric as Exclude<keyof LabelMetrics, 'perClass' | 'notes'>;
-  return (counts) =>
-    labelMetrics(confusionCounts(input.yTrue, yPred, k, counts), input.classes, positive)[key] ?? Number.NaN;
+  return byRow(
+    (weights) =>
+      labelMetrics(confusionCounts(input.yTrue, yPred, k, weights), input.classes, positive)[key] ??
+      Number.NaN,
+  );
 }
 
 export interface FoldSummary {

@@ -14,6 +14,8 @@ export interface Ranking {
   readonly thresholds: Float64Array;
   /** 1 where the row is of the positive class, indexed by row (not by sorted position). */
   readonly isPositive: Uint8Array;
+  /** The same flags by sorted position, as numbers so that the area passes need no branch on the label. */
+  readonly positiveAt: Float64Array;
 }
 
 export function rankScores(yTrue: Int32Array, scores: ArrayLike<number>, positive: number): Ranking {
@@ -37,12 +39,15 @@ export function rankScores(yTrue: Int32Array, scores: ArrayLike<number>, positiv
       thresholds.push(scores[order[p]]);
     }
   }
+  const positiveAt = new Float64Array(n);
+  for (let p = 0; p < n; p++) positiveAt[p] = isPositive[order[p]];
   return {
     n,
     order,
     groupEnds: Int32Array.from(ends),
     thresholds: Float64Array.from(thresholds),
     isPositive,
+    positiveAt,
   };
 }
 
@@ -86,10 +91,27 @@ export interface RankAreas {
 
 /**
  * ROC AUC (trapezoids between tie groups, so a tie counts one half, as scikit-learn) and average
- * precision (scikit-learn's step sum over recall increments) in one O(n) pass without allocation.
+ * precision (scikit-learn's step sum over recall increments); `weights` are by row.
  */
 export function rankAreas(ranking: Ranking, weights?: ArrayLike<number>): RankAreas {
-  const { order, groupEnds, isPositive } = ranking;
+  if (weights === undefined) return sortedRankAreas(ranking);
+  const { order, n } = ranking;
+  const weightsAt = new Float64Array(n);
+  for (let p = 0; p < n; p++) weightsAt[p] = weights[order[p]];
+  return sortedRankAreas(ranking, weightsAt);
+}
+
+/**
+ * `rankAreas` with weights by sorted position (the bootstrap's layout): one sequential pass without
+ * allocation, and without a branch on each row's label (labels in score order are unpredictable).
+ * `averagePrecision: false` skips its division per group (NaN in its place) when only ROC AUC is needed.
+ */
+export function sortedRankAreas(
+  ranking: Ranking,
+  weightsAt?: ArrayLike<number>,
+  { averagePrecision = true } = {},
+): RankAreas {
+  const { groupEnds, positiveAt } = ranking;
   let tp = 0;
   let fp = 0;
   let roc = 0;
@@ -100,18 +122,20 @@ export function rankAreas(ranking: Ranking, weights?: ArrayLike<number>): RankAr
     let dt = 0;
     let df = 0;
     for (; p < end; p++) {
-      const row = order[p];
-      const w = weights === undefined ? 1 : weights[row];
-      if (isPositive[row] === 1) dt += w;
-      else df += w;
+      const w = weightsAt === undefined ? 1 : weightsAt[p];
+      const positive = positiveAt[p];
+      // Exactly w or 0 on each side, so sums equal those of a branch on the label.
+      dt += w * positive;
+      df += w * (1 - positive);
     }
     roc += df * (tp + tp + dt) * 0.5;
     tp += dt;
     fp += df;
-    if (dt > 0) ap += (dt * tp) / (tp + fp);
+    // A group without positives adds nothing; the guard only keeps 0/0 out while no weight is seen.
+    if (averagePrecision && tp > 0) ap += (dt * tp) / (tp + fp);
   }
   return {
     rocAuc: tp > 0 && fp > 0 ? roc / (tp * fp) : Number.NaN,
-    averagePrecision: tp > 0 ? ap / tp : Number.NaN,
+    averagePrecision: averagePrecision && tp > 0 ? ap / tp : Number.NaN,
   };
 }

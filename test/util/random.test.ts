@@ -33,4 +33,17 @@ describe('Random', () => {
     expect(() => rng.below(2 ** 21)).toThrow(/below/);
     expect(() => rng.below(2.5)).toThrow(/below/);
   });
+
+  it.each([1, 2, 7, 20_000, 2 ** 21 - 1])(
+    'fillBelow(%i) draws exactly what below() draws, state included',
+    (n) => {
+      const one = new Random(5);
+      const batch = new Random(5);
+      const out = new Int32Array(50_000);
+      batch.fillBelow(n, out);
+      expect(Array.from(out)).toEqual(Array.from({ length: out.length }, () => one.below(n)));
+      expect(batch.nextUint32()).toBe(one.nextUint32());
+      expect(() => batch.fillBelow(0, out)).toThrow(/below/);
+    },
+  );
 });
