@@ -31,7 +31,7 @@ describe.skipIf(!cephAvailable)('registry when the S3 gateway stops mid-registra
         KILN_S3_SECRET_ACCESS_KEY: gateway.secretAccessKey,
       },
     ) as S3ArtifactStore;
-    await s3.client.send(new CreateBucketCommand({ Bucket: 'kiln' }));
+    await (await s3.client()).send(new CreateBucketCommand({ Bucket: 'kiln' }));
   }, 120_000);
   afterAll(async () => {
     await s3?.close();

@@ -36,7 +36,7 @@ export const s3Hooks: ArtifactContractHooks = {
   async corrupt(store, key, body) {
     const s3 = store as S3ArtifactStore;
     const recorded = (await s3.stat(key))!.sha256;
-    await s3.client.send(
+    await (await s3.client()).send(
       new PutObjectCommand({
         Bucket: s3.bucket,
         Key: s3.objectKey(key),

@@ -22,7 +22,7 @@ describe.skipIf(!cephAvailable)('S3 store on Ceph radosgw', () => {
   beforeAll(async () => {
     gateway = (await startCephGateway())!;
     const store = open();
-    await store.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await (await store.client()).send(new CreateBucketCommand({ Bucket: BUCKET }));
     await store.close();
   }, 120_000);
   afterAll(async () => {

@@ -142,9 +142,10 @@ describe('openArtifactStore', () => {
     expect(store.prefix).toBe('team/a');
     expect(store.objectKey('x/y')).toBe('team/a/x/y');
     expect(store.uri).toBe('s3://models/team/a?endpoint=http://127.0.0.1:7480&region=eu-west-1');
-    expect(await store.client.config.region()).toBe('eu-west-1');
-    expect(await store.client.config.maxAttempts()).toBe(2);
-    expect(store.client.config.forcePathStyle).toBe(true);
+    const client = await store.client();
+    expect(await client.config.region()).toBe('eu-west-1');
+    expect(await client.config.maxAttempts()).toBe(2);
+    expect(client.config.forcePathStyle).toBe(true);
     await store.close();
   });
 
@@ -234,7 +235,7 @@ describe('S3 credentials from the environment', () => {
       KILN_S3_ACCESS_KEY_ID: 'AKIA',
       KILN_S3_SECRET_ACCESS_KEY_FILE: path.join(dir, 'secret'),
     }) as S3ArtifactStore;
-    expect(await store.client.config.credentials()).toMatchObject({
+    expect(await (await store.client()).config.credentials()).toMatchObject({
       accessKeyId: 'AKIA',
       secretAccessKey: 'secret-from-file',
     });

@@ -6,7 +6,6 @@ import { writeCustomerRiskLikeCsv } from '../../quickstart/customer-risk-data.js
 import { quickstartProject } from '../../quickstart/project.js';
 import { defaultActor, openProjectBackends } from '../../registry/index.js';
 import { batchPredict } from '../../scoring/batch.js';
-import { RegistrySource } from '../../serving/server/sources.js';
 import type { ModelVersion } from '../../stores/metadata/index.js';
 import { trainProject } from '../../training/train.js';
 import type { Progress } from '../../util/progress.js';
@@ -78,7 +77,9 @@ async function serveOnce(loaded: LoadedProject, version: ModelVersion, progress:
         { actor: defaultActor(), reason: 'quickstart: first version' },
       );
     progress.stage('serve', { model: `${version.name}@champion` });
-    const { buildServer } = await import('../../serving/server/app.js'); // heavy: see serve.ts
+    // Heavy: see serve.ts.
+    const { buildServer } = await import('../../serving/server/app.js');
+    const { RegistrySource } = await import('../../serving/server/sources.js');
     const app = buildServer({ sources: [new RegistrySource(registry, `${version.name}@champion`)] });
     try {
       await app.kiln.ready;

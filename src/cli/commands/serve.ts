@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type LoadedProject, loadProject } from '../../config/load.js';
-import { openPredictionLog } from '../../monitoring/prediction-log/index.js';
 import {
   defaultStores,
   looksLikeReference,
@@ -18,7 +17,7 @@ import {
   type ServingConfig,
 } from '../../serving/server/config.js';
 import { loadKeyHashes } from '../../serving/server/security.js';
-import { type ModelSource, sourceFor } from '../../serving/server/sources.js';
+import type { ModelSource } from '../../serving/server/sources.js';
 import { describeArtifactStore } from '../../stores/artifacts/index.js';
 import { UserError } from '../errors.js';
 import { positiveInteger } from './shared.js';
@@ -208,6 +207,10 @@ Examples:
             ? openBackends({ ...defaultStores(), baseDir: projectDir })
             : undefined;
       const pollMs = number('KILN_REGISTRY_POLL_MS', env.KILN_REGISTRY_POLL_MS) ?? 2000;
+      // Imported here, not at the top: the serving runtime and the prediction log's backends (pg,
+      // the HTTP stack) are the CLI's heaviest imports, and every other command would pay for them.
+      const { sourceFor } = await import('../../serving/server/sources.js');
+      const { openPredictionLog } = await import('../../monitoring/prediction-log/index.js');
       let sources: ModelSource[];
       try {
         sources = refs.map((ref) =>
@@ -236,8 +239,6 @@ Examples:
                 `cannot open the prediction log ${describeArtifactStore(logUri)}: ${error.message}`,
               );
             });
-      // Imported here, not at the top: the HTTP stack is the CLI's heaviest import, and every other
-      // command would pay for it at start-up.
       const { buildServer } = await import('../../serving/server/app.js');
       const app = buildServer({
         sources,

@@ -1,5 +1,5 @@
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import pino from 'pino';
 import {
   migrateSchema,
@@ -64,16 +64,23 @@ class PostgresAdapter implements SqlAdapter {
     this.retryMs = 1000 * (options.retrySeconds ?? retrySecondsFrom(env));
     this.logger = options.logger;
     this.location = { kind: 'postgres', uri, env };
-    const pool = new pg.Pool({
-      ...poolConfig(target, env, 'kiln', 10_000),
-      // BIGINT columns (seeds, event ids) hold values well inside a double's exact range.
-      types: { getTypeParser: (oid, format) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) },
-    });
-    // An idle client whose server went away emits here; without a listener that would crash the process.
-    pool.on('error', (error) => this.lost(error));
-    // A checked-out client emits 'error' too when its connection dies; the failed query is retried.
-    // pg marks such a client unusable, and the pool discards it when Kysely releases it.
-    pool.on('connect', (client) => client.on('error', (error) => this.lost(error)));
+    // pg loads on first use, as the S3 SDK does: start-up cost that SQLite projects never need.
+    const pool = async () => {
+      const { default: pgModule } = await import('pg');
+      const created = new pgModule.Pool({
+        ...poolConfig(target, env, 'kiln', 10_000),
+        // BIGINT columns (seeds, event ids) hold values well inside a double's exact range.
+        types: {
+          getTypeParser: (oid, format) => (oid === 20 ? Number : pgModule.types.getTypeParser(oid, format)),
+        },
+      });
+      // An idle client whose server went away emits here; without a listener that would crash the process.
+      created.on('error', (error) => this.lost(error));
+      // A checked-out client emits 'error' too when its connection dies; the failed query is retried.
+      // pg marks such a client unusable, and the pool discards it when Kysely releases it.
+      created.on('connect', (client) => client.on('error', (error) => this.lost(error)));
+      return created;
+    };
     this.kysely = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   }
 
