@@ -1,12 +1,59 @@
 /** Training statistics used by fitted steps. NaN (or null) is missing and always skipped. */
 
-/** numpy.nanmedian: the mean of the two middle values for an even count; NaN if nothing is present. */
+/**
+ * numpy.nanmedian: the mean of the two middle values for an even count; NaN if nothing is present.
+ * By selection, not sorting: V8 sorts a Float64Array at ~2 ms per 16,000 values, and an impute step
+ * takes a median per column per fold.
+ */
 export function nanMedian(values: Float64Array): number {
-  const present = presentValues(values).sort();
+  const present = presentValues(values);
   const n = present.length;
   if (n === 0) return Number.NaN;
   const mid = n >> 1;
-  return n % 2 === 1 ? present[mid] : (present[mid - 1] + present[mid]) / 2;
+  select(present, mid);
+  if (n % 2 === 1) return present[mid];
+  // After selection everything before `mid` is at most present[mid]: the lower middle is their maximum.
+  let below = present[0];
+  for (let i = 1; i < mid; i++) if (present[i] > below) below = present[i];
+  return (below + present[mid]) / 2;
+}
+
+/**
+ * Reorders `a` so that a[k] is the value a sort would put there, with nothing greater before it and
+ * nothing smaller after it (Hoare's selection, median-of-three pivots). No NaN in `a`.
+ */
+export function select(a: Float64Array, k: number): void {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const m = (lo + hi) >>> 1;
+    // Median of three into a[m], with a[lo] <= a[m] <= a[hi] as sentinels for the scans.
+    if (a[m] < a[lo]) swap(a, m, lo);
+    if (a[hi] < a[lo]) swap(a, hi, lo);
+    if (a[hi] < a[m]) swap(a, hi, m);
+    const pivot = a[m];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    // Now a[lo..j] <= pivot <= a[i..hi], and anything between j and i equals the pivot.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
 }
 
 export function nanMean(values: Float64Array): number {
@@ -40,20 +87,22 @@ export function nanMeanVar(values: Float64Array): { mean: number; variance: numb
 
 /** Most frequent value; ties go to the smallest value so the result never depends on row order. */
 export function numericMode(values: Float64Array): number {
-  const present = presentValues(values).sort();
+  // Counted in a map (columns imputed by mode hold few distinct values), not sorted: see nanMedian.
+  const counts = new Map<number, number>();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isNaN(v)) counts.set(v, (counts.get(v) ?? 0) + 1);
+  }
   let best = Number.NaN;
   let bestCount = 0;
-  for (let i = 0; i < present.length; ) {
-    let j = i + 1;
-    while (j < present.length && present[j] === present[i]) j++;
-    // Sorted ascending and strictly greater: the first value reaching a count wins ties.
-    if (j - i > bestCount) {
-      best = present[i];
-      bestCount = j - i;
+  for (const [value, count] of counts) {
+    if (count > bestCount || (count === bestCount && value < best)) {
+      best = value;
+      bestCount = count;
     }
-    i = j;
   }
-  return best;
+  // -0 and 0 share a key, stored as whichever came first; the row order must not show.
+  return best === 0 ? 0 : best;
 }
 
 /** Most frequent string; ties go to the smallest by code point. null if nothing is present. */
@@ -93,12 +142,15 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** A copy of the values without NaN. */
 function presentValues(values: Float64Array): Float64Array {
-  let count = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) count++;
-  if (count === values.length) return values.slice();
-  const out = new Float64Array(count);
+  const out = new Float64Array(values.length);
   let k = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) out[k++] = values[i];
-  return out;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[k] = v;
+    // Branch-free: a NaN is written and then overwritten by the next value.
+    k += Number.isNaN(v) ? 0 : 1;
+  }
+  return out.subarray(0, k);
 }
